@@ -1,0 +1,27 @@
+//! flowlab-datapath: the software datapath under `flowlab-hub`.
+//!
+//! One idea runs through the crate: a frame is parsed once, in place, into a fixed-size
+//! [`FlowKey`](key::FlowKey) of plain words; everything after that (the classifier, the
+//! microflow cache, the MAC table) works on those words and never on the frame again,
+//! until actions rewrite the frame's bytes in place.
+//!
+//! | module | holds |
+//! |---|---|
+//! | [`wire`] | zero-copy views over frame bytes: Ethernet, 802.1Q/QinQ, ARP, IPv4, IPv6, TCP, UDP, ICMPv4, ICMPv6/ND, LLDP |
+//! | [`key`] | [`FlowKey`](key::FlowKey): one-pass extraction of every OpenFlow 1.0/1.3 match field |
+//! | [`classifier`] | priority + wildcard flow tables: tuple space search behind a microflow cache |
+//! | [`actions`] | frame rewrites and output decisions, with incremental checksum updates |
+//! | [`counters`] | per-flow, per-port and per-table counters |
+//! | [`learning`] | the MAC table of the learning switch: aging, a size limit, a keyed hash |
+//! | [`port`] | the port trait and its drivers: batched unix datagram ports, tap |
+//!
+//! The core (`wire`, `key`, `classifier`, `actions`, `counters`, `learning`) is sans-IO and
+//! takes time as an argument; only `port` touches the operating system.
+
+pub mod actions;
+pub mod classifier;
+pub mod counters;
+pub mod key;
+pub mod learning;
+pub mod port;
+pub mod wire;

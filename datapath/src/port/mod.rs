@@ -1,0 +1,221 @@
+//! Ports: where frames enter and leave the datapath.
+//!
+//! # The batched fast path
+//!
+//! The datapath thread owns every port. It waits for readiness (epoll, edge-triggered on
+//! input), then drains a ready port with [`Port::recv_batch`] — up to [`BATCH`] frames per
+//! system call (`recvmmsg`) into a preallocated [`RxBatch`] — processes the whole batch, and
+//! hands each output port its frames in one [`Port::send_batch`] (`sendmmsg`). Nothing is
+//! allocated per frame in the steady state, and a batch is processed as soon as it is read:
+//! a lone frame is sent at once, batching never adds a wait.
+//!
+//! # Backpressure
+//!
+//! Sends never block. When a peer's socket is full, `send_batch` reports how many frames the
+//! kernel took; the caller parks the rest in the port's bounded [`OutputQueue`] and asks for
+//! `EPOLLOUT`, flushing the queue when the peer has room again. A full queue drops (and
+//! counts) the newest frame. This matters for UML guests: their data socket is unconnected,
+//! so the kernel caps its input at `net.unix.max_dgram_qlen` (10) datagrams plus one, and a
+//! blind burst would lose everything past the eleventh frame.
+//!
+//! Ports are connected datagram sockets (the VDE design): each port's socket is
+//! `connect()`ed to its client, so the kernel delivers only that client's frames to it (the
+//! port is the socket, not a source address to look up), the client-to-switch direction has
+//! no queue-length cap (Linux skips `max_dgram_qlen` when the receiver is connected back to
+//! the sender), and `EPOLLOUT` means "this client can take a frame".
+//!
+//! All port kinds implement [`Port`]; new kinds (AF_PACKET, VXLAN, UML's vector transports)
+//! slot in beside [`unix_dgram::UnixDgramPort`] and [`tap::TapPort`].
+
+pub mod tap;
+pub mod unix_addr;
+pub mod unix_dgram;
+
+use std::collections::VecDeque;
+use std::io;
+use std::os::fd::RawFd;
+
+/// Most frames moved per system call.
+pub const BATCH: usize = 32;
+
+/// A port: a source and sink of Ethernet frames behind a pollable file descriptor.
+pub trait Port: std::fmt::Debug {
+    /// The descriptor to register with epoll.
+    fn fd(&self) -> RawFd;
+
+    /// Receives up to `batch.capacity()` frames without blocking. Returns how many arrived
+    /// (0 when the port has nothing to read). An error means the port is broken.
+    fn recv_batch(&mut self, batch: &mut RxBatch) -> io::Result<usize>;
+
+    /// Sends frames in order without blocking. Returns how many the kernel took; fewer
+    /// than `frames.len()` means the peer is full (retry the rest on writability).
+    /// Frames the peer rejected for good (too big, gone) count as taken and are reported
+    /// through `errors`.
+    fn send_batch(&mut self, frames: &[&[u8]], errors: &mut u64) -> io::Result<usize>;
+
+    /// A short description of the kind, for `ports` listings ("uml", "vde", "tap", ...).
+    fn kind(&self) -> &'static str;
+}
+
+/// Preallocated receive buffers for one batch.
+#[derive(Debug)]
+pub struct RxBatch {
+    bufs: Vec<Box<[u8]>>,
+    lens: [usize; BATCH],
+    truncated: [bool; BATCH],
+    count: usize,
+}
+
+impl RxBatch {
+    /// Buffers for [`BATCH`] frames of up to `max_frame` bytes. A datagram larger than
+    /// `max_frame` is reported as truncated, never delivered cut.
+    pub fn new(max_frame: usize) -> Self {
+        RxBatch {
+            bufs: (0..BATCH).map(|_| vec![0u8; max_frame.max(14)].into_boxed_slice()).collect(),
+            lens: [0; BATCH],
+            truncated: [false; BATCH],
+            count: 0,
+        }
+    }
+
+    /// Number of buffers.
+    pub fn capacity(&self) -> usize {
+        BATCH
+    }
+
+    /// Size of each buffer.
+    pub fn buf_len(&self) -> usize {
+        self.bufs[0].len()
+    }
+
+    /// Frames received by the last `recv_batch`.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// True if the last receive got nothing.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Frame `i` of the last receive, and whether it was longer than the buffer.
+    pub fn frame(&self, i: usize) -> (&[u8], bool) {
+        (&self.bufs[i][..self.lens[i]], self.truncated[i])
+    }
+
+    /// Frame `i` mutably (for in-place rewriting actions).
+    pub fn frame_mut(&mut self, i: usize) -> &mut [u8] {
+        let n = self.lens[i];
+        &mut self.bufs[i][..n]
+    }
+
+    /// For drivers: the raw buffers to fill.
+    pub fn bufs_mut(&mut self) -> &mut [Box<[u8]>] {
+        &mut self.bufs
+    }
+
+    /// For drivers: record what buffer `i` received.
+    pub fn set(&mut self, i: usize, len: usize, truncated: bool) {
+        self.lens[i] = len.min(self.bufs[i].len());
+        self.truncated[i] = truncated;
+    }
+
+    /// For drivers: record how many frames arrived.
+    pub fn set_count(&mut self, n: usize) {
+        self.count = n;
+    }
+}
+
+/// A bounded FIFO of frames waiting for a full peer to drain.
+#[derive(Debug)]
+pub struct OutputQueue {
+    frames: VecDeque<Vec<u8>>,
+    spare: Vec<Vec<u8>>,
+    limit: usize,
+}
+
+impl OutputQueue {
+    /// A queue holding at most `limit` frames.
+    pub fn new(limit: usize) -> Self {
+        OutputQueue { frames: VecDeque::new(), spare: Vec::new(), limit: limit.max(1) }
+    }
+
+    /// Frames waiting.
+    pub fn len(&self) -> usize {
+        self.frames.len()
+    }
+
+    /// True when nothing waits.
+    pub fn is_empty(&self) -> bool {
+        self.frames.is_empty()
+    }
+
+    /// Appends a copy of `frame`; returns false (frame dropped) when the queue is full.
+    pub fn push(&mut self, frame: &[u8]) -> bool {
+        if self.frames.len() >= self.limit {
+            return false;
+        }
+        let mut buf = self.spare.pop().unwrap_or_default();
+        buf.clear();
+        buf.extend_from_slice(frame);
+        self.frames.push_back(buf);
+        true
+    }
+
+    /// Sends as much of the queue as the port takes. Returns the number of frames sent.
+    pub fn flush(&mut self, port: &mut dyn Port, errors: &mut u64) -> io::Result<usize> {
+        let mut sent_total = 0;
+        while !self.frames.is_empty() {
+            let n = self.frames.len().min(BATCH);
+            let mut refs: [&[u8]; BATCH] = [&[]; BATCH];
+            for (slot, f) in refs.iter_mut().zip(self.frames.iter()) {
+                *slot = f.as_slice();
+            }
+            let sent = port.send_batch(&refs[..n], errors)?;
+            for _ in 0..sent {
+                if let Some(buf) = self.frames.pop_front() {
+                    if self.spare.len() < 64 {
+                        self.spare.push(buf);
+                    }
+                }
+            }
+            sent_total += sent;
+            if sent < n {
+                break;
+            }
+        }
+        Ok(sent_total)
+    }
+
+    /// Drops everything queued; returns how many frames were dropped.
+    pub fn clear(&mut self) -> usize {
+        let n = self.frames.len();
+        self.frames.clear();
+        n
+    }
+}
+
+/// Sets `O_NONBLOCK` and `FD_CLOEXEC` on a descriptor.
+pub fn set_nonblocking(fd: RawFd) -> io::Result<()> {
+    // SAFETY: fcntl on a descriptor we were given; failure is reported via errno.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        if flags < 0 || libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let fdflags = libc::fcntl(fd, libc::F_GETFD);
+        if fdflags < 0 || libc::fcntl(fd, libc::F_SETFD, fdflags | libc::FD_CLOEXEC) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// Converts a libc return value into an `io::Result`.
+pub(crate) fn cvt(ret: libc::c_int) -> io::Result<libc::c_int> {
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
+}
