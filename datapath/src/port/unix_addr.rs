@@ -158,18 +158,18 @@ impl fmt::Display for UnixAddr {
         if self.is_empty() {
             return f.write_str("(unnamed)");
         }
-        // Abstract: print '@' and the meaningful head in hex, trailing zeros elided.
+        // Abstract: our own names are text; UML's are binary {zero, pid, usecs} + garbage,
+        // shown as the hex of that 12-byte head.
         let b = &self.path_bytes()[1..];
         let end = b.iter().rposition(|&x| x != 0).map_or(0, |i| i + 1);
-        f.write_str("@")?;
-        for x in &b[..end.min(24)] {
-            if x.is_ascii_graphic() {
-                write!(f, "{}", *x as char)?;
-            } else {
-                write!(f, "\\x{x:02x}")?;
-            }
+        if b[..end].iter().all(|x| x.is_ascii_graphic()) {
+            return write!(f, "@{}", String::from_utf8_lossy(&b[..end]));
         }
-        if end > 24 {
+        f.write_str("@")?;
+        for x in &b[..b.len().min(11)] {
+            write!(f, "{x:02x}")?;
+        }
+        if end > 11 {
             f.write_str("...")?;
         }
         Ok(())
