@@ -1,57 +1,16 @@
 //! A fast smoke test of the binary: clients learn each other through flowlab-hub.
 //! The full behavioural suite (against uml_switch too) lives in the `flowlab-tests` crate.
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
+use std::time::Duration;
+
+use common::{frame, Hub};
 use flowlab_hub::client::{ClientStyle, UmlClient};
-
-struct Hub {
-    child: Child,
-    dir: PathBuf,
-}
-
-impl Drop for Hub {
-    fn drop(&mut self) {
-        // SAFETY: signalling the child we started.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGINT) };
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn start(tag: &str, extra: &[&str]) -> Hub {
-    let dir = std::env::temp_dir().join(format!("fh-smoke-{}-{tag}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let ctl = dir.join("ctl");
-    let child = Command::new(env!("CARGO_BIN_EXE_flowlab-hub"))
-        .arg("-unix")
-        .arg(&ctl)
-        .args(extra)
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let t = Instant::now();
-    while !ctl.exists() {
-        assert!(t.elapsed() < Duration::from_secs(5), "flowlab-hub did not bind its socket");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    Hub { child, dir }
-}
-
-fn frame(dst: u8, src: u8, len: usize) -> Vec<u8> {
-    let mut f = vec![0u8; len];
-    f[..6].copy_from_slice(&[2, 0, 0, 0, 0, dst]);
-    f[6..12].copy_from_slice(&[2, 0, 0, 0, 0, src]);
-    f[12] = 0x88;
-    f[13] = 0xb5;
-    f
-}
 
 #[test]
 fn clients_learn_each_other() {
-    let hub = start("learn", &[]);
-    let ctl = hub.dir.join("ctl");
+    let hub = Hub::start("smoke-learn", &[]);
+    let ctl = hub.ctl();
     let mut a = UmlClient::connect(&ctl, ClientStyle::Uml).unwrap();
     let mut b = UmlClient::connect(&ctl, ClientStyle::UmlConnected).unwrap();
     let mut c = UmlClient::connect(&ctl, ClientStyle::Uml).unwrap();
@@ -70,8 +29,8 @@ fn clients_learn_each_other() {
 
 #[test]
 fn burst_to_unconnected_client_arrives_whole_and_in_order() {
-    let hub = start("burst", &[]);
-    let ctl = hub.dir.join("ctl");
+    let hub = Hub::start("smoke-burst", &[]);
+    let ctl = hub.ctl();
     let mut a = UmlClient::connect(&ctl, ClientStyle::Uml).unwrap();
     let b = UmlClient::connect(&ctl, ClientStyle::UmlConnected).unwrap();
     let q = Duration::from_millis(200);
