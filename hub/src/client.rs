@@ -81,19 +81,31 @@ impl UmlClient {
             }
         };
         bind(data.as_raw_fd(), &local)?;
-        let mut ctl = UnixStream::connect(ctl)?;
-        ctl.set_read_timeout(Some(Duration::from_secs(5)))?;
-        ctl.write_all(&request)?;
-        let mut reply = [0u8; SOCKADDR_UN_LEN];
-        ctl.read_exact(&mut reply)?;
-        let switch = UnixAddr::from_wire(&reply).ok_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidData, "reply is not an AF_UNIX address")
+        let handshake = || -> io::Result<(UnixStream, UnixAddr)> {
+            let mut ctl = UnixStream::connect(ctl)?;
+            ctl.set_read_timeout(Some(Duration::from_secs(5)))?;
+            ctl.write_all(&request)?;
+            let mut reply = [0u8; SOCKADDR_UN_LEN];
+            ctl.read_exact(&mut reply)?;
+            let switch = UnixAddr::from_wire(&reply).ok_or_else(|| {
+                io::Error::new(io::ErrorKind::InvalidData, "reply is not an AF_UNIX address")
+            })?;
+            Ok((ctl, switch))
+        };
+        let (ctl, switch) = handshake().inspect_err(|_| {
+            if let Some(p) = local.path() {
+                let _ = std::fs::remove_file(p);
+            }
         })?;
         let connected = !matches!(style, ClientStyle::Uml | ClientStyle::Dump);
         if connected {
             // SAFETY: switch is a valid sockaddr_un.
             if unsafe { libc::connect(data.as_raw_fd(), switch.as_ptr(), switch.len()) } < 0 {
-                return Err(io::Error::last_os_error());
+                let e = io::Error::last_os_error();
+                if let Some(p) = local.path() {
+                    let _ = std::fs::remove_file(p);
+                }
+                return Err(e);
             }
         }
         Ok(UmlClient { ctl, data, local, switch, connected, batch: RxBatch::new(65536) })

@@ -1,0 +1,316 @@
+//! flowlab-hub's features beyond uml_switch's basics: dump ports, live pcapng capture read
+//! by tshark, v0 clients, VDE pathname clients with wanted ports, the tap port, ctl.
+mod common;
+
+use std::io::{Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{frame, Hub};
+use flowlab_datapath::port::unix_addr::UnixAddr;
+use flowlab_datapath::port::unix_dgram::{bind, dgram_socket, send_batch_to};
+use flowlab_hub::client::{poll_one, ClientStyle, UmlClient};
+
+const Q: Duration = Duration::from_millis(300);
+
+#[test]
+fn dump_port_sees_unicast_and_floods_and_sends_nothing() {
+    let hub = Hub::start("feat-dump", &[]);
+    let mut a = UmlClient::connect(&hub.ctl(), ClientStyle::Uml).unwrap();
+    let mut b = UmlClient::connect(&hub.ctl(), ClientStyle::Uml).unwrap();
+    let mut dump = UmlClient::connect(&hub.ctl(), ClientStyle::Dump).unwrap();
+    a.send(&frame(0xff, 0xa, 60)).unwrap(); // broadcast
+    b.send(&frame(0xa, 0xb, 61)).unwrap(); // unicast to a known port
+    let seen: Vec<usize> = dump.drain(Q).unwrap().iter().map(Vec::len).collect();
+    assert_eq!(seen, vec![60, 61]);
+    // Frames from the dump port go nowhere and teach nothing.
+    dump.send(&frame(0xff, 0xd, 62)).unwrap();
+    assert!(a.drain(Q).unwrap().iter().all(|f| f.len() != 62));
+    assert!(b.drain(Q).unwrap().iter().all(|f| f.len() != 62));
+    assert!(!hub.ctl_cmd(&["macs"]).contains("02:00:00:00:00:0d"));
+    assert!(hub.ctl_cmd(&["ports"]).contains(" dump "));
+}
+
+#[test]
+fn capture_streams_pcapng_that_tshark_reads() {
+    if Command::new("tshark").arg("--version").output().is_err() {
+        panic!("tshark is missing: install Debian's tshark (scripts/setup.sh does)");
+    }
+    let hub = Hub::start("feat-capture", &[]);
+    let a = UmlClient::connect(&hub.ctl(), ClientStyle::Uml).unwrap();
+    let mut b = UmlClient::connect(&hub.ctl(), ClientStyle::Uml).unwrap();
+    let pcap = hub.dir.join("all.pcapng");
+    let mut cap = Command::new(env!("CARGO_BIN_EXE_flowlab-hub"))
+        .args(["ctl", hub.ctl().to_str().unwrap(), "capture", "all", "-w"])
+        .arg(&pcap)
+        .spawn()
+        .unwrap();
+    assert!(hub.wait_log(|l| l.contains("capture of all started")));
+    for i in 0..5 {
+        let mut f = frame(0xff, 0xa, 100 + i);
+        f[12] = 0x08;
+        f[13] = 0x06; // ARP ethertype, so tshark names the protocol
+        a.send(&f).unwrap();
+    }
+    assert_eq!(b.drain(Q).unwrap().len(), 5);
+    std::thread::sleep(Duration::from_millis(500));
+    // SAFETY: ending the ctl process we started; the switch sees the sink hang up.
+    unsafe { libc::kill(cap.id() as i32, libc::SIGTERM) };
+    let _ = cap.wait();
+    let out = Command::new("tshark")
+        .args(["-r", pcap.to_str().unwrap(), "-T", "fields", "-e", "frame.len", "-e", "frame.interface_name", "-e", "eth.src"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 5, "tshark read: {text}\n{}", String::from_utf8_lossy(&out.stderr));
+    for (i, l) in lines.iter().enumerate() {
+        assert!(l.starts_with(&format!("{}\tport1", 100 + i)), "{l}");
+        assert!(l.ends_with("02:00:00:00:00:0a"), "{l}");
+    }
+    assert!(hub.wait_log(|_| !hub.ctl_cmd(&["counters"]).is_empty()));
+}
+
+#[test]
+fn capture_of_one_port_to_stdout_shows_both_directions() {
+    let hub = Hub::start("feat-capture-port", &[]);
+    let a = UmlClient::connect(&hub.ctl(), ClientStyle::Uml).unwrap();
+    let b = UmlClient::connect(&hub.ctl(), ClientStyle::Uml).unwrap();
+    let mut cap = Command::new(env!("CARGO_BIN_EXE_flowlab-hub"))
+        .args(["ctl", hub.ctl().to_str().unwrap(), "capture", "2", "-w", "-"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(hub.wait_log(|l| l.contains("capture of 2 started")));
+    a.send(&frame(0xff, 0xa, 70)).unwrap(); // out of port 2
+    b.send(&frame(0xa, 0xb, 71)).unwrap(); // into port 2
+    std::thread::sleep(Duration::from_millis(400));
+    // SAFETY: ending the ctl process we started.
+    unsafe { libc::kill(cap.id() as i32, libc::SIGTERM) };
+    let mut bytes = Vec::new();
+    cap.stdout.take().unwrap().read_to_end(&mut bytes).unwrap();
+    let _ = cap.wait();
+    // Walk the pcapng blocks: SHB, IDB, then two EPBs flagged outbound (2) and inbound (1).
+    let mut at = 0;
+    let mut epbs = Vec::new();
+    while at + 12 <= bytes.len() {
+        let ty = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+        let len = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().unwrap()) as usize;
+        if ty == 6 {
+            let caplen = u32::from_le_bytes(bytes[at + 20..at + 24].try_into().unwrap()) as usize;
+            let opt = at + 28 + caplen.div_ceil(4) * 4;
+            let flags = u32::from_le_bytes(bytes[opt + 4..opt + 8].try_into().unwrap());
+            epbs.push((caplen, flags));
+        }
+        at += len;
+    }
+    assert_eq!(epbs, vec![(70, 2), (71, 1)]);
+}
+
+#[test]
+fn ctl_rejects_unknown_ports_and_commands_clearly() {
+    let hub = Hub::start("feat-ctl", &[]);
+    let out = Command::new(env!("CARGO_BIN_EXE_flowlab-hub"))
+        .args(["ctl", hub.ctl().to_str().unwrap(), "capture", "42"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no port '42'"));
+    let out = Command::new(env!("CARGO_BIN_EXE_flowlab-hub")).args(["ctl", "/nonexistent/x", "show"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot connect"));
+    let out = Command::new(env!("CARGO_BIN_EXE_flowlab-hub")).args(["-bogus"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Usage"));
+}
+
+#[test]
+fn version_0_clients_through_the_shared_data_socket() {
+    let dir = std::env::temp_dir().join(format!("fh-feat-v0-data-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let data = dir.join("data");
+    // -compat-v0 must precede -unix: start by hand.
+    let ctl = dir.join("ctl");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_flowlab-hub"))
+        .args(["-compat-v0", "-unix", ctl.to_str().unwrap(), data.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t = Instant::now();
+    while !ctl.exists() {
+        assert!(t.elapsed() < Duration::from_secs(5));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let data_addr = UnixAddr::pathname(&data).unwrap();
+    let mut socks = Vec::new();
+    let mut ctls = Vec::new();
+    for i in 0..2u8 {
+        let addr = UnixAddr::abstract_full(format!("fh-v0-{}-{i}", std::process::id()).as_bytes());
+        let s = dgram_socket().unwrap();
+        bind(s.as_raw_fd(), &addr).unwrap();
+        let mut req = vec![0u8; 120];
+        req[10..120].copy_from_slice(&addr.to_wire());
+        let mut c = UnixStream::connect(&ctl).unwrap();
+        c.write_all(&req).unwrap();
+        socks.push(s);
+        ctls.push(c);
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let mut errors = 0;
+    let f = frame(0xff, 0x1, 60);
+    send_batch_to(socks[0].as_raw_fd(), Some(&data_addr), &[&f], &mut errors).unwrap();
+    assert!(poll_one(socks[1].as_raw_fd(), libc::POLLIN, Duration::from_secs(2)).unwrap(), "v0 peer got the flood");
+    let mut buf = [0u8; 2048];
+    // SAFETY: reading into our buffer.
+    let n = unsafe { libc::recv(socks[1].as_raw_fd(), buf.as_mut_ptr() as *mut libc::c_void, buf.len(), 0) };
+    assert_eq!(n, 60);
+    // SAFETY: signalling the child we started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let _ = child.wait();
+    assert!(!ctl.exists() && !data.exists(), "sockets removed on exit");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn vde_clients_get_pathname_sockets_and_wanted_ports() {
+    let dir = std::env::temp_dir().join(format!("fh-vdedir-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let hub = Hub::start("feat-vde", &["--vde", dir.to_str().unwrap()]);
+    let t = Instant::now();
+    while !dir.join("ctl").exists() {
+        assert!(t.elapsed() < Duration::from_secs(5));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let style = |port| ClientStyle::Vde { dir: dir.clone(), port, description: "test user=me".into() };
+    let mut v7 = UmlClient::connect(&dir.join("ctl"), style(7)).unwrap();
+    let u = UmlClient::connect(&hub.ctl(), ClientStyle::Uml).unwrap();
+    assert!(v7.switch_addr().path().unwrap().starts_with(&dir), "a per-port pathname socket");
+    let ports = hub.ctl_cmd(&["ports"]);
+    assert!(ports.lines().any(|l| l.starts_with("7 vde port7_vde_test_user=me")), "{ports}");
+    assert!(UmlClient::connect(&dir.join("ctl"), style(7)).is_err(), "a taken port is refused");
+    u.send(&frame(0xff, 0x1, 60)).unwrap();
+    assert_eq!(v7.drain(Q).unwrap().len(), 1);
+    let sock_file = v7.switch_addr().path().unwrap().to_path_buf();
+    drop(v7);
+    assert!(hub.wait_log(|_| !sock_file.exists()), "the per-port socket file is unlinked");
+    drop(hub);
+    assert!(!dir.exists(), "the VDE directory it created is removed");
+}
+
+#[test]
+fn second_switch_on_a_live_socket_refuses_and_stale_socket_is_taken_over() {
+    let hub = Hub::start("feat-inuse", &[]);
+    let out = Command::new(env!("CARGO_BIN_EXE_flowlab-hub")).arg("-unix").arg(hub.ctl()).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("has another server attached to it"));
+    // A stale socket file (no listener) is replaced.
+    let stale = hub.dir.join("stale.ctl");
+    drop(std::os::unix::net::UnixListener::bind(&stale).unwrap());
+    assert!(stale.exists());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_flowlab-hub"))
+        .arg("-unix")
+        .arg(&stale)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = [0u8; 200];
+    let n = child.stdout.as_mut().unwrap().read(&mut line).unwrap();
+    assert!(String::from_utf8_lossy(&line[..n]).contains("attached to unix socket"));
+    assert!(UmlClient::connect(&stale, ClientStyle::Uml).is_ok());
+    // SAFETY: SIGTERM to the child we started: it must clean up and exit.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let _ = child.wait();
+    assert!(!stale.exists());
+}
+
+#[test]
+fn tap_port_reaches_a_network_namespace() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        panic!("the tap test needs root (CAP_NET_ADMIN) for its network namespace");
+    }
+    let ns = format!("fhtap{}", std::process::id());
+    let tap = format!("fht{}", std::process::id() % 100_000);
+    let ok = |args: &[&str]| Command::new("ip").args(args).status().map(|s| s.success()).unwrap_or(false);
+    assert!(ok(&["netns", "add", &ns]), "ip netns add");
+    struct NsGuard(String);
+    impl Drop for NsGuard {
+        fn drop(&mut self) {
+            let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+        }
+    }
+    let _guard = NsGuard(ns.clone());
+    let dir = std::env::temp_dir().join(format!("fh-feat-tap-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ctl = dir.join("ctl");
+    // The switch runs inside the namespace, so the tap appears there.
+    let mut child = Command::new("ip")
+        .args(["netns", "exec", &ns, env!("CARGO_BIN_EXE_flowlab-hub"), "-tap", &tap, "-unix", ctl.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t = Instant::now();
+    while !ctl.exists() {
+        assert!(t.elapsed() < Duration::from_secs(5));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(ok(&["-n", &ns, "addr", "add", "198.51.100.100/24", "dev", &tap]));
+    assert!(ok(&["-n", &ns, "link", "set", &tap, "up"]));
+    // Abstract data sockets are per namespace: the client must live there too, so answer
+    // ARP from a helper thread that entered the namespace.
+    let ns2 = ns.clone();
+    let ctl2 = ctl.clone();
+    let responder = std::thread::spawn(move || -> usize {
+        let f = std::fs::File::open(format!("/run/netns/{ns2}")).unwrap();
+        // SAFETY: moving this thread into the namespace we created.
+        assert_eq!(unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) }, 0);
+        let mut c = UmlClient::connect(&ctl2, ClientStyle::Uml).unwrap();
+        let my_mac = [2, 0, 0, 0, 0, 0x42];
+        let mut replies = 0;
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_secs(8) && replies < 3 {
+            let Some(f) = c.recv(Duration::from_millis(200)).unwrap() else { continue };
+            // ARP request for 198.51.100.42 -> reply; ICMP echo request -> reply.
+            if f.len() >= 42 && f[12..14] == [0x08, 0x06] && f[38..42] == [198, 51, 100, 42] {
+                let mut r = f.clone();
+                r.copy_within(6..12, 0);
+                r[6..12].copy_from_slice(&my_mac);
+                r[21] = 2;
+                r.copy_within(22..32, 32);
+                r[22..28].copy_from_slice(&my_mac);
+                r[28..32].copy_from_slice(&[198, 51, 100, 42]);
+                c.send(&r).unwrap();
+            } else if f.len() >= 42 && f[12..14] == [0x08, 0x00] && f[23] == 1 && f[34] == 8 {
+                let mut r = f.clone();
+                r.copy_within(6..12, 0);
+                r[6..12].copy_from_slice(&my_mac);
+                let (src, dst) = (f[26..30].to_vec(), f[30..34].to_vec());
+                r[26..30].copy_from_slice(&dst);
+                r[30..34].copy_from_slice(&src);
+                r[34] = 0;
+                // ICMP checksum: type 8 -> 0 adds 0x0800 to the ones' complement sum.
+                let ck = u16::from_be_bytes([r[36], r[37]]);
+                let sum = ck as u32 + 0x0800;
+                let sum = (sum & 0xffff) + (sum >> 16);
+                r[36..38].copy_from_slice(&(sum as u16).to_be_bytes());
+                c.send(&r).unwrap();
+                replies += 1;
+            }
+        }
+        replies
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let ping = Command::new("ip")
+        .args(["netns", "exec", &ns, "ping", "-c", "3", "-i", "0.2", "-W", "2", "198.51.100.42"])
+        .output()
+        .unwrap();
+    let replies = responder.join().unwrap();
+    // SAFETY: SIGINT to the child we started (ip netns exec passes it on by exec).
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(replies, 3, "ping output: {}", String::from_utf8_lossy(&ping.stdout));
+    assert!(ping.status.success(), "{}", String::from_utf8_lossy(&ping.stdout));
+}
