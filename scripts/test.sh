@@ -7,4 +7,8 @@ cd "$(dirname "$0")/.."
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 cargo build --workspace --bins --quiet
+# The fuzz targets must build (running them is scripts/fuzz.sh).
+for f in datapath/fuzz hub/fuzz; do
+  [ -f $f/Cargo.toml ] && cargo build --quiet --manifest-path $f/Cargo.toml --target-dir target/fuzz
+done
 cargo test --workspace --quiet
