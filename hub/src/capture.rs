@@ -51,13 +51,21 @@ pub struct PcapngWriter {
 impl PcapngWriter {
     /// A new stream, starting with its section header.
     pub fn new() -> Self {
-        let mut w = PcapngWriter { interfaces: Vec::new(), out: Vec::new(), dropped: 0 };
+        let mut w = PcapngWriter {
+            interfaces: Vec::new(),
+            out: Vec::new(),
+            dropped: 0,
+        };
         let mut body = Vec::new();
         body.extend_from_slice(&BYTE_ORDER_MAGIC.to_le_bytes());
         body.extend_from_slice(&1u16.to_le_bytes());
         body.extend_from_slice(&0u16.to_le_bytes());
         body.extend_from_slice(&(-1i64).to_le_bytes());
-        push_option(&mut body, SHB_USERAPPL, concat!("flowlab-hub ", env!("CARGO_PKG_VERSION")).as_bytes());
+        push_option(
+            &mut body,
+            SHB_USERAPPL,
+            concat!("flowlab-hub ", env!("CARGO_PKG_VERSION")).as_bytes(),
+        );
         body.extend_from_slice(&OPT_END.to_le_bytes());
         body.extend_from_slice(&0u16.to_le_bytes());
         push_block(&mut w.out, SHB, &body);
@@ -66,7 +74,14 @@ impl PcapngWriter {
 
     /// Appends one frame seen on `port` (named `port_name`) at `micros` since the epoch.
     /// Returns false (and counts a drop) if the buffer is full.
-    pub fn frame(&mut self, port: u32, port_name: &str, dir: Direction, micros: u64, frame: &[u8]) -> bool {
+    pub fn frame(
+        &mut self,
+        port: u32,
+        port_name: &str,
+        dir: Direction,
+        micros: u64,
+        frame: &[u8],
+    ) -> bool {
         if self.out.len() + frame.len() + 256 > SINK_BUFFER {
             self.dropped += 1;
             return false;
@@ -157,7 +172,8 @@ mod tests {
             let ty = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
             let len = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().unwrap()) as usize;
             assert_eq!(len % 4, 0);
-            let tail = u32::from_le_bytes(bytes[at + len - 4..at + len].try_into().unwrap()) as usize;
+            let tail =
+                u32::from_le_bytes(bytes[at + len - 4..at + len].try_into().unwrap()) as usize;
             assert_eq!(len, tail);
             out.push((ty, len));
             at += len;
@@ -168,9 +184,27 @@ mod tests {
     #[test]
     fn stream_layout() {
         let mut w = PcapngWriter::new();
-        assert!(w.frame(3, "port3", Direction::Inbound, 1_700_000_000_000_000, &[1u8; 61]));
-        assert!(w.frame(3, "port3", Direction::Outbound, 1_700_000_000_000_001, &[2u8; 60]));
-        assert!(w.frame(7, "port7", Direction::Inbound, 1_700_000_000_000_002, &[3u8; 14]));
+        assert!(w.frame(
+            3,
+            "port3",
+            Direction::Inbound,
+            1_700_000_000_000_000,
+            &[1u8; 61]
+        ));
+        assert!(w.frame(
+            3,
+            "port3",
+            Direction::Outbound,
+            1_700_000_000_000_001,
+            &[2u8; 60]
+        ));
+        assert!(w.frame(
+            7,
+            "port7",
+            Direction::Inbound,
+            1_700_000_000_000_002,
+            &[3u8; 14]
+        ));
         let b = blocks(w.pending());
         let types: Vec<u32> = b.iter().map(|x| x.0).collect();
         assert_eq!(types, vec![SHB, IDB, EPB, EPB, IDB, EPB]);

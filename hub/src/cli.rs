@@ -109,7 +109,10 @@ pub fn usage(argv0: &str) -> String {
 
 /// Parses `args` (including argv\[0\]).
 pub fn parse(args: &[String]) -> Result<Command, UsageError> {
-    let argv0 = args.first().cloned().unwrap_or_else(|| "flowlab-hub".into());
+    let argv0 = args
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "flowlab-hub".into());
     let rest = &args[1.min(args.len())..];
     if rest.first().map(String::as_str) == Some("ctl") {
         return parse_ctl(&rest[1..]);
@@ -132,7 +135,9 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
     let mut unix_given = false;
     let mut i = 0;
     let value = |i: usize, flag: &str| -> Result<String, UsageError> {
-        rest.get(i + 1).cloned().ok_or_else(|| UsageError(format!("{flag} needs a value")))
+        rest.get(i + 1)
+            .cloned()
+            .ok_or_else(|| UsageError(format!("{flag} needs a value")))
     };
     while i < rest.len() {
         let a = rest[i].as_str();
@@ -192,18 +197,24 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
 fn number(text: &str, flag: &str, min: u64, max: u64) -> Result<u64, UsageError> {
     match text.parse::<u64>() {
         Ok(n) if (min..=max).contains(&n) => Ok(n),
-        _ => Err(UsageError(format!("{flag} takes a number from {min} to {max}, not '{text}'"))),
+        _ => Err(UsageError(format!(
+            "{flag} takes a number from {min} to {max}, not '{text}'"
+        ))),
     }
 }
 
 fn parse_ctl(rest: &[String]) -> Result<Command, UsageError> {
-    let socket = rest.first().ok_or_else(|| UsageError("ctl needs a SOCKET".into()))?;
+    let socket = rest
+        .first()
+        .ok_or_else(|| UsageError("ctl needs a SOCKET".into()))?;
     let mut command = Vec::new();
     let mut write_to = None;
     let mut i = 1;
     while i < rest.len() {
         if rest[i] == "-w" {
-            let f = rest.get(i + 1).ok_or_else(|| UsageError("-w needs a FILE or -".into()))?;
+            let f = rest
+                .get(i + 1)
+                .ok_or_else(|| UsageError("-w needs a FILE or -".into()))?;
             if f != "-" {
                 write_to = Some(PathBuf::from(f));
             }
@@ -223,7 +234,11 @@ fn parse_ctl(rest: &[String]) -> Result<Command, UsageError> {
     if write_to.is_some() && command[0] != "capture" {
         return Err(UsageError("-w applies to capture only".into()));
     }
-    Ok(Command::Ctl(CtlArgs { socket: PathBuf::from(socket), command, write_to }))
+    Ok(Command::Ctl(CtlArgs {
+        socket: PathBuf::from(socket),
+        command,
+        write_to,
+    }))
 }
 
 #[cfg(test)]
@@ -245,7 +260,10 @@ mod tests {
     fn netkit_command_line() {
         let a = run("/opt/netkit/bin/uml_switch -hub -unix /home/u/.netkit/hubs/vhub_u_A.cnct");
         assert_eq!(a.mode, ModeArg::Hub);
-        assert_eq!(a.ctl.unwrap(), PathBuf::from("/home/u/.netkit/hubs/vhub_u_A.cnct"));
+        assert_eq!(
+            a.ctl.unwrap(),
+            PathBuf::from("/home/u/.netkit/hubs/vhub_u_A.cnct")
+        );
         assert_eq!(a.argv0, "/opt/netkit/bin/uml_switch");
     }
 
@@ -280,7 +298,10 @@ mod tests {
         let a = run("flowlab-hub --vde /tmp/v --mac-table-size 10 --mac-aging 5 --max-frame 1518 -tap t0 -daemon");
         assert_eq!(a.vde_dir.unwrap(), PathBuf::from("/tmp/v"));
         assert!(a.ctl.is_none(), "--vde alone serves only VDE");
-        assert_eq!((a.mac_table_size, a.mac_aging_secs, a.max_frame), (10, 5, 1518));
+        assert_eq!(
+            (a.mac_table_size, a.mac_aging_secs, a.max_frame),
+            (10, 5, 1518)
+        );
         assert_eq!(a.tap.as_deref(), Some("t0"));
         assert!(a.daemon);
     }

@@ -70,14 +70,29 @@ impl UmlClient {
                 name[7..15].copy_from_slice(&n.to_ne_bytes());
                 name[40] = 0x5a; // UML leaves heap garbage here: be as opaque
                 let addr = UnixAddr::abstract_full(&name);
-                let ty = if style == ClientStyle::Dump { 1 } else { u32::from(REQ_NEW_CONTROL) };
+                let ty = if style == ClientStyle::Dump {
+                    1
+                } else {
+                    u32::from(REQ_NEW_CONTROL)
+                };
                 (addr, UmlRequest::encode_uml_typed(&addr, ty).to_vec())
             }
-            ClientStyle::Vde { dir, port, description } => {
-                let path = dir.join(format!(".{:05}-{:05}", std::process::id() % 100_000, n % 100_000));
+            ClientStyle::Vde {
+                dir,
+                port,
+                description,
+            } => {
+                let path = dir.join(format!(
+                    ".{:05}-{:05}",
+                    std::process::id() % 100_000,
+                    n % 100_000
+                ));
                 let _ = std::fs::remove_file(&path);
                 let addr = UnixAddr::pathname(&path)?;
-                (addr, UmlRequest::encode_vde(&addr, REQ_NEW_CONTROL, *port, description))
+                (
+                    addr,
+                    UmlRequest::encode_vde(&addr, REQ_NEW_CONTROL, *port, description),
+                )
             }
         };
         bind(data.as_raw_fd(), &local)?;
@@ -88,7 +103,10 @@ impl UmlClient {
             let mut reply = [0u8; SOCKADDR_UN_LEN];
             ctl.read_exact(&mut reply)?;
             let switch = UnixAddr::from_wire(&reply).ok_or_else(|| {
-                io::Error::new(io::ErrorKind::InvalidData, "reply is not an AF_UNIX address")
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "reply is not an AF_UNIX address",
+                )
             })?;
             Ok((ctl, switch))
         };
@@ -108,7 +126,14 @@ impl UmlClient {
                 return Err(e);
             }
         }
-        Ok(UmlClient { ctl, data, local, switch, connected, batch: RxBatch::new(65536) })
+        Ok(UmlClient {
+            ctl,
+            data,
+            local,
+            switch,
+            connected,
+            batch: RxBatch::new(65536),
+        })
     }
 
     /// Sends one frame; `Ok(false)` if the switch's socket was full.
@@ -135,11 +160,20 @@ impl UmlClient {
         let mut buf = vec![0u8; 65536];
         // SAFETY: reading into our buffer.
         let n = unsafe {
-            libc::recv(self.data.as_raw_fd(), buf.as_mut_ptr() as *mut libc::c_void, buf.len(), libc::MSG_DONTWAIT)
+            libc::recv(
+                self.data.as_raw_fd(),
+                buf.as_mut_ptr() as *mut libc::c_void,
+                buf.len(),
+                libc::MSG_DONTWAIT,
+            )
         };
         if n < 0 {
             let e = io::Error::last_os_error();
-            return if e.kind() == io::ErrorKind::WouldBlock { Ok(None) } else { Err(e) };
+            return if e.kind() == io::ErrorKind::WouldBlock {
+                Ok(None)
+            } else {
+                Err(e)
+            };
         }
         buf.truncate(n as usize);
         Ok(Some(buf))
@@ -221,7 +255,11 @@ pub const CLIENT_BATCH: usize = BATCH;
 
 /// `poll` one descriptor for `events`.
 pub fn poll_one(fd: RawFd, events: libc::c_short, timeout: Duration) -> io::Result<bool> {
-    let mut p = libc::pollfd { fd, events, revents: 0 };
+    let mut p = libc::pollfd {
+        fd,
+        events,
+        revents: 0,
+    };
     let ms = timeout.as_millis().min(i32::MAX as u128) as libc::c_int;
     loop {
         // SAFETY: one valid pollfd.

@@ -91,7 +91,11 @@ mod tests {
     #[test]
     fn learning_switch_decisions() {
         let mut f = Forwarding::Learning(MacTable::new(16, 100_000));
-        assert_eq!(f.decide(&frame(B, A), 1, 0).0, Decision::Flood, "unknown unicast floods");
+        assert_eq!(
+            f.decide(&frame(B, A), 1, 0).0,
+            Decision::Flood,
+            "unknown unicast floods"
+        );
         assert_eq!(f.decide(&frame(A, B), 2, 1).0, Decision::Unicast(1));
         assert_eq!(f.decide(&frame(B, A), 1, 2).0, Decision::Unicast(2));
         assert_eq!(f.decide(&frame([0xff; 6], A), 1, 3).0, Decision::Flood);

@@ -24,7 +24,12 @@ pub struct Log {
 impl Log {
     /// A log; `events` enables per-address learning lines.
     pub fn new(events: bool) -> Self {
-        Log { events, window: Instant::now(), count: 0, suppressed: 0 }
+        Log {
+            events,
+            window: Instant::now(),
+            count: 0,
+            suppressed: 0,
+        }
     }
 
     /// One line on stdout.

@@ -8,7 +8,10 @@ use flowlab_hub::{mgmt, switch::Switch};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
-    let argv0 = args.first().cloned().unwrap_or_else(|| "flowlab-hub".into());
+    let argv0 = args
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "flowlab-hub".into());
     match cli::parse(&args) {
         Ok(Command::Run(a)) => {
             let daemon = a.daemon;

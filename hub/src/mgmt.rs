@@ -81,7 +81,12 @@ pub fn show(v: &View<'_>) -> String {
     let _ = writeln!(
         s,
         "frames: {} (flooded {}, unicast {}, filtered {}); dropped: {} runts, {} oversize",
-        v.stats.frames, v.stats.flooded, v.stats.unicast, v.stats.filtered, v.stats.runts, v.stats.oversize
+        v.stats.frames,
+        v.stats.flooded,
+        v.stats.unicast,
+        v.stats.filtered,
+        v.stats.runts,
+        v.stats.oversize
     );
     s
 }
@@ -90,7 +95,14 @@ pub fn show(v: &View<'_>) -> String {
 pub fn ports(v: &View<'_>) -> String {
     let mut s = String::from("PORT KIND NAME PEER\n");
     for p in &v.ports {
-        let _ = writeln!(s, "{} {} {} {}", p.number, p.kind, p.name.replace(' ', "_"), p.peer);
+        let _ = writeln!(
+            s,
+            "{} {} {} {}",
+            p.number,
+            p.kind,
+            p.name.replace(' ', "_"),
+            p.peer
+        );
     }
     s
 }
@@ -108,14 +120,23 @@ pub fn macs(v: &View<'_>) -> String {
 
 /// `counters`: per-port counters and the switch-wide ones.
 pub fn counters(v: &View<'_>) -> String {
-    let mut s =
-        String::from("PORT RX_PACKETS RX_BYTES TX_PACKETS TX_BYTES TX_DROPS RX_ERRORS TX_ERRORS QUEUED\n");
+    let mut s = String::from(
+        "PORT RX_PACKETS RX_BYTES TX_PACKETS TX_BYTES TX_DROPS RX_ERRORS TX_ERRORS QUEUED\n",
+    );
     for p in &v.ports {
         let c = &p.counters;
         let _ = writeln!(
             s,
             "{} {} {} {} {} {} {} {} {}",
-            p.number, c.rx_packets, c.rx_bytes, c.tx_packets, c.tx_bytes, c.tx_drops, c.rx_errors, c.tx_errors, p.queued
+            p.number,
+            c.rx_packets,
+            c.rx_bytes,
+            c.tx_packets,
+            c.tx_bytes,
+            c.tx_drops,
+            c.rx_errors,
+            c.tx_errors,
+            p.queued
         );
     }
     let st = &v.stats;
@@ -141,7 +162,10 @@ pub fn control_path(socket: &Path) -> PathBuf {
 pub fn request(socket: &Path, command: &[String]) -> io::Result<UnixStream> {
     let path = control_path(socket);
     let mut s = UnixStream::connect(&path).map_err(|e| {
-        io::Error::new(e.kind(), format!("cannot connect to '{}': {e}", path.display()))
+        io::Error::new(
+            e.kind(),
+            format!("cannot connect to '{}': {e}", path.display()),
+        )
     })?;
     s.write_all(format!("{MGMT_PREFIX}{}\n", command.join(" ")).as_bytes())?;
     Ok(s)

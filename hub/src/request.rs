@@ -147,7 +147,12 @@ impl UmlRequest {
                 };
                 let addr = addr_at(bytes, 12)?;
                 let description = description(&bytes[VDE_DESCRIPTION_OFFSET..]);
-                Ok(UmlRequest { version: Version::V3, kind, addr, description })
+                Ok(UmlRequest {
+                    version: Version::V3,
+                    kind,
+                    addr,
+                    description,
+                })
             }
             2 => Err(RequestError::Version2),
             v if v > 3 => Err(RequestError::UnknownVersion(v)),
@@ -187,7 +192,12 @@ impl UmlRequest {
     }
 
     /// A packed VDE v3 request: type word `request | wanted_port << 8`, then the description.
-    pub fn encode_vde(addr: &UnixAddr, request: u8, wanted_port: u32, description: &str) -> Vec<u8> {
+    pub fn encode_vde(
+        addr: &UnixAddr,
+        request: u8,
+        wanted_port: u32,
+        description: &str,
+    ) -> Vec<u8> {
         let mut out = Vec::with_capacity(VDE_DESCRIPTION_OFFSET + description.len());
         out.extend_from_slice(&SWITCH_MAGIC.to_ne_bytes());
         out.extend_from_slice(&SWITCH_VERSION.to_ne_bytes());
@@ -199,8 +209,9 @@ impl UmlRequest {
 }
 
 fn addr_at(bytes: &[u8], at: usize) -> Result<UnixAddr, RequestError> {
-    let raw: &[u8; SOCKADDR_UN_LEN] =
-        bytes[at..at + SOCKADDR_UN_LEN].try_into().expect("length checked");
+    let raw: &[u8; SOCKADDR_UN_LEN] = bytes[at..at + SOCKADDR_UN_LEN]
+        .try_into()
+        .expect("length checked");
     let addr = UnixAddr::from_wire(raw)
         .ok_or_else(|| RequestError::BadFamily(u16::from_ne_bytes([raw[0], raw[1]])))?;
     if addr.is_empty() || (addr.path().is_none() && !addr.is_abstract()) {
@@ -256,10 +267,19 @@ mod tests {
     fn type_one_depends_on_listener() {
         let a = uml_addr();
         let bytes = UmlRequest::encode_uml_typed(&a, 1);
-        assert_eq!(UmlRequest::parse(&bytes, Listener::Uml).unwrap().kind, RequestKind::Dump);
-        assert_eq!(UmlRequest::parse(&bytes, Listener::Vde).unwrap().kind, RequestKind::Port0);
+        assert_eq!(
+            UmlRequest::parse(&bytes, Listener::Uml).unwrap().kind,
+            RequestKind::Dump
+        );
+        assert_eq!(
+            UmlRequest::parse(&bytes, Listener::Vde).unwrap().kind,
+            RequestKind::Port0
+        );
         let bytes = UmlRequest::encode_uml_typed(&a, 2);
-        assert_eq!(UmlRequest::parse(&bytes, Listener::Uml), Err(RequestError::BadType(2)));
+        assert_eq!(
+            UmlRequest::parse(&bytes, Listener::Uml),
+            Err(RequestError::BadType(2))
+        );
     }
 
     #[test]
@@ -281,15 +301,30 @@ mod tests {
         let a = uml_addr();
         let mut b = UmlRequest::encode_uml(&a);
         b[4] = 2;
-        assert_eq!(UmlRequest::parse(&b, Listener::Uml), Err(RequestError::Version2));
+        assert_eq!(
+            UmlRequest::parse(&b, Listener::Uml),
+            Err(RequestError::Version2)
+        );
         b[4] = 9;
-        assert_eq!(UmlRequest::parse(&b, Listener::Uml), Err(RequestError::UnknownVersion(9)));
-        assert_eq!(UmlRequest::parse(&b[..5], Listener::Uml), Err(RequestError::Short(5)));
+        assert_eq!(
+            UmlRequest::parse(&b, Listener::Uml),
+            Err(RequestError::UnknownVersion(9))
+        );
+        assert_eq!(
+            UmlRequest::parse(&b[..5], Listener::Uml),
+            Err(RequestError::Short(5))
+        );
         let b = UmlRequest::encode_uml(&a);
-        assert_eq!(UmlRequest::parse(&b[..100], Listener::Uml), Err(RequestError::Short(100)));
+        assert_eq!(
+            UmlRequest::parse(&b[..100], Listener::Uml),
+            Err(RequestError::Short(100))
+        );
         let mut b = b;
         b[12] = 2; // AF_INET
-        assert_eq!(UmlRequest::parse(&b, Listener::Uml), Err(RequestError::BadFamily(2)));
+        assert_eq!(
+            UmlRequest::parse(&b, Listener::Uml),
+            Err(RequestError::BadFamily(2))
+        );
     }
 
     proptest::proptest! {

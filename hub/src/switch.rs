@@ -40,7 +40,7 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use flowlab_datapath::counters::PortCounters;
-use flowlab_datapath::learning::{u64_to_mac, Learned, MacTable};
+use flowlab_datapath::learning::{Learned, MacTable};
 use flowlab_datapath::port::tap::TapPort;
 use flowlab_datapath::port::unix_addr::UnixAddr;
 use flowlab_datapath::port::unix_dgram::{
@@ -109,10 +109,21 @@ struct ControlListener {
 }
 
 enum ConnState {
-    Pending { buf: Vec<u8>, since: Instant },
-    Port { port: u32, ignored_logged: bool },
-    Reply { out: Vec<u8> },
-    Capture { writer: PcapngWriter, filter: CaptureFilter },
+    Pending {
+        buf: Vec<u8>,
+        since: Instant,
+    },
+    Port {
+        port: u32,
+        ignored_logged: bool,
+    },
+    Reply {
+        out: Vec<u8>,
+    },
+    Capture {
+        writer: PcapngWriter,
+        filter: CaptureFilter,
+    },
 }
 
 struct Conn {
@@ -263,7 +274,10 @@ impl Switch {
             captures: 0,
             shared: None,
             forwarding,
-            out: OutLists { lists: Vec::new(), touched: Vec::new() },
+            out: OutLists {
+                lists: Vec::new(),
+                touched: Vec::new(),
+            },
             stats: SwitchStats::default(),
             start: Instant::now(),
             last_aging: Instant::now(),
@@ -274,7 +288,8 @@ impl Switch {
         install_signal_handlers();
         let argv0 = sw.args.argv0.clone();
         if sw.args.mode == ModeArg::Hub {
-            sw.log.line(&format!("{argv0} will be a hub instead of a switch"));
+            sw.log
+                .line(&format!("{argv0} will be a hub instead of a switch"));
         }
         if sw.args.compat_v0_data.is_some() {
             sw.log.line("Control protocol 0 compatibility");
@@ -283,13 +298,21 @@ impl Switch {
         if let Some(dev) = sw.args.tap.clone() {
             match TapPort::open(&dev) {
                 Ok(tap) => {
-                    let n = sw.add_port(Box::new(tap), None, format!("tap {dev}"), dev.clone(), false);
+                    let n = sw.add_port(
+                        Box::new(tap),
+                        None,
+                        format!("tap {dev}"),
+                        dev.clone(),
+                        false,
+                    );
                     tap_note = format!(" tap device '{dev}'");
                     if let Err(e) = n {
                         sw.log.error(&format!("tap device '{dev}': {e}"));
                     }
                 }
-                Err(e) => sw.log.error(&format!("TUNSETIFF failed for tap device '{dev}': {e}")),
+                Err(e) => sw
+                    .log
+                    .error(&format!("TUNSETIFF failed for tap device '{dev}': {e}")),
             }
         }
         if let Some(data) = sw.args.compat_v0_data.clone() {
@@ -306,16 +329,23 @@ impl Switch {
                     ctl.display(),
                     d.display()
                 )),
-                None => sw.log.line(&format!("{argv0} attached to unix socket '{}'{tap_note}", ctl.display())),
+                None => sw.log.line(&format!(
+                    "{argv0} attached to unix socket '{}'{tap_note}",
+                    ctl.display()
+                )),
             }
         }
         if let Some(dir) = &sw.args.vde_dir {
-            sw.log.line(&format!("{argv0} serving VDE clients at '{}'", dir.join("ctl").display()));
+            sw.log.line(&format!(
+                "{argv0} serving VDE clients at '{}'",
+                dir.join("ctl").display()
+            ));
         }
         // SAFETY: isatty on fd 0.
         if unsafe { libc::isatty(0) } == 1 {
             sw.watch_stdin = true;
-            sw.epoll_add(0, TOKEN_STDIN, libc::EPOLLIN as u32).map_err(io_err("epoll stdin"))?;
+            sw.epoll_add(0, TOKEN_STDIN, libc::EPOLLIN as u32)
+                .map_err(io_err("epoll stdin"))?;
         }
         Ok(sw)
     }
@@ -326,11 +356,13 @@ impl Switch {
         loop {
             let sig = SIGNAL.swap(0, Ordering::Relaxed);
             if sig != 0 {
-                self.log.line(&format!("Caught signal {sig}, cleaning up and exiting"));
+                self.log
+                    .line(&format!("Caught signal {sig}, cleaning up and exiting"));
                 break;
             }
             // SAFETY: events is a valid array of 64 epoll_event.
-            let n = unsafe { libc::epoll_wait(self.epoll.as_raw_fd(), events.as_mut_ptr(), 64, 1000) };
+            let n =
+                unsafe { libc::epoll_wait(self.epoll.as_raw_fd(), events.as_mut_ptr(), 64, 1000) };
             if n < 0 {
                 let e = io::Error::last_os_error();
                 if e.kind() == io::ErrorKind::Interrupted {
@@ -346,12 +378,10 @@ impl Switch {
                     TOKEN_CONN => self.on_conn(index, flags),
                     TOKEN_LISTENER => self.on_listener(index),
                     TOKEN_SHARED => self.on_shared(),
-                    TOKEN_STDIN => {
-                        if self.on_stdin() {
-                            self.log.line("EOF on stdin, cleaning up and exiting");
-                            self.cleanup();
-                            return Ok(());
-                        }
+                    TOKEN_STDIN if self.on_stdin() => {
+                        self.log.line("EOF on stdin, cleaning up and exiting");
+                        self.cleanup();
+                        return Ok(());
                     }
                     _ => {}
                 }
@@ -375,11 +405,21 @@ impl Switch {
 
     fn bind_control(&mut self, path: &Path, kind: Listener) -> Result<(), StartError> {
         let listener = bind_listener(path)?;
-        listener.set_nonblocking(true).map_err(io_err("set_nonblocking"))?;
+        listener
+            .set_nonblocking(true)
+            .map_err(io_err("set_nonblocking"))?;
         let i = self.listeners.len();
-        self.epoll_add(listener.as_raw_fd(), TOKEN_LISTENER | i as u64, libc::EPOLLIN as u32)
-            .map_err(io_err("epoll_ctl"))?;
-        self.listeners.push(ControlListener { listener, kind, path: path.to_path_buf() });
+        self.epoll_add(
+            listener.as_raw_fd(),
+            TOKEN_LISTENER | i as u64,
+            libc::EPOLLIN as u32,
+        )
+        .map_err(io_err("epoll_ctl"))?;
+        self.listeners.push(ControlListener {
+            listener,
+            kind,
+            path: path.to_path_buf(),
+        });
         Ok(())
     }
 
@@ -404,15 +444,18 @@ impl Switch {
     }
 
     fn bind_shared_v0(&mut self, path: &Path) -> Result<(), StartError> {
-        let addr = UnixAddr::pathname(path).map_err(io_err(format!("data socket {}", path.display())))?;
+        let addr =
+            UnixAddr::pathname(path).map_err(io_err(format!("data socket {}", path.display())))?;
         let fd = dgram_socket().map_err(io_err("socket"))?;
         if let Ok(m) = std::fs::symlink_metadata(path) {
             if m.file_type().is_socket() {
                 let _ = std::fs::remove_file(path);
             }
         }
-        bind(fd.as_raw_fd(), &addr).map_err(io_err(format!("binding data socket {}", path.display())))?;
-        self.epoll_add(fd.as_raw_fd(), TOKEN_SHARED, libc::EPOLLIN as u32).map_err(io_err("epoll_ctl"))?;
+        bind(fd.as_raw_fd(), &addr)
+            .map_err(io_err(format!("binding data socket {}", path.display())))?;
+        self.epoll_add(fd.as_raw_fd(), TOKEN_SHARED, libc::EPOLLIN as u32)
+            .map_err(io_err("epoll_ctl"))?;
         self.shared = Some(SharedV0 {
             fd,
             path: path.to_path_buf(),
@@ -425,7 +468,8 @@ impl Switch {
     fn epoll_add(&self, fd: RawFd, token: u64, events: u32) -> io::Result<()> {
         let mut ev = libc::epoll_event { events, u64: token };
         // SAFETY: valid epoll fd, descriptor and event.
-        if unsafe { libc::epoll_ctl(self.epoll.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut ev) } < 0 {
+        if unsafe { libc::epoll_ctl(self.epoll.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut ev) } < 0
+        {
             return Err(io::Error::last_os_error());
         }
         Ok(())
@@ -439,7 +483,14 @@ impl Switch {
 
     fn epoll_del(&self, fd: RawFd) {
         // SAFETY: removing a descriptor; errors (already gone) are harmless.
-        unsafe { libc::epoll_ctl(self.epoll.as_raw_fd(), libc::EPOLL_CTL_DEL, fd, std::ptr::null_mut()) };
+        unsafe {
+            libc::epoll_ctl(
+                self.epoll.as_raw_fd(),
+                libc::EPOLL_CTL_DEL,
+                fd,
+                std::ptr::null_mut(),
+            )
+        };
     }
 
     // ----- ports -------------------------------------------------------------------
@@ -452,7 +503,9 @@ impl Switch {
         if w > 0 {
             return None;
         }
-        (1..MAX_PORTS).find(|&n| self.ports.get(n).is_none_or(|s| s.is_none())).map(|n| n as u32)
+        (1..MAX_PORTS)
+            .find(|&n| self.ports.get(n).is_none_or(|s| s.is_none()))
+            .map(|n| n as u32)
     }
 
     fn add_port(
@@ -544,7 +597,8 @@ impl Switch {
                 }
                 Err(e) => {
                     slot.counters.rx_errors += 1;
-                    self.log.rate_limited(&format!("port {n} ({}): receive failed: {e}", slot.name));
+                    self.log
+                        .rate_limited(&format!("port {n} ({}): receive failed: {e}", slot.name));
                     if slot.conn.is_none() && e.raw_os_error() != Some(libc::EAGAIN) {
                         self.remove_port(n);
                     }
@@ -554,10 +608,18 @@ impl Switch {
     }
 
     fn on_shared(&mut self) {
-        let Some(shared) = &mut self.shared else { return };
-        match recv_batch_from(shared.fd.as_raw_fd(), &mut self.batch, Some(&mut shared.addrs)) {
+        let Some(shared) = &mut self.shared else {
+            return;
+        };
+        match recv_batch_from(
+            shared.fd.as_raw_fd(),
+            &mut self.batch,
+            Some(&mut shared.addrs),
+        ) {
             Ok(count) => self.on_shared_tail(0, count),
-            Err(e) => self.log.rate_limited(&format!("v0 data socket: receive failed: {e}")),
+            Err(e) => self
+                .log
+                .rate_limited(&format!("v0 data socket: receive failed: {e}")),
         }
     }
 
@@ -569,7 +631,9 @@ impl Switch {
             let Some(&port) = shared.by_addr.get(&shared.addrs[i]) else {
                 self.stats.unknown_senders += 1;
                 let from = shared.addrs[i];
-                self.log.rate_limited(&format!("Unknown connection for packet from {from}: dropped"));
+                self.log.rate_limited(&format!(
+                    "Unknown connection for packet from {from}: dropped"
+                ));
                 i += 1;
                 continue;
             };
@@ -593,7 +657,11 @@ impl Switch {
         let capture_time = (self.captures > 0).then(unix_micros);
         for i in from..to {
             let (frame, truncated) = self.batch.frame(i);
-            let Some(slot) = self.ports.get_mut(in_port as usize).and_then(Option::as_mut) else {
+            let Some(slot) = self
+                .ports
+                .get_mut(in_port as usize)
+                .and_then(Option::as_mut)
+            else {
                 return;
             };
             if truncated {
@@ -631,7 +699,14 @@ impl Switch {
                 _ => {}
             }
             if let Some(t) = capture_time {
-                capture_frame(&mut self.conns, &self.ports, in_port, Direction::Inbound, t, frame);
+                capture_frame(
+                    &mut self.conns,
+                    &self.ports,
+                    in_port,
+                    Direction::Inbound,
+                    t,
+                    frame,
+                );
             }
             match decision {
                 Decision::Flood => {
@@ -704,14 +779,16 @@ impl Switch {
                     start = sent;
                     let ok = sent as u64 - errors.min(sent as u64);
                     slot.counters.tx_packets += ok;
-                    slot.counters.tx_bytes += frames[..sent].iter().map(|f| f.len() as u64).sum::<u64>();
+                    slot.counters.tx_bytes +=
+                        frames[..sent].iter().map(|f| f.len() as u64).sum::<u64>();
                     slot.counters.tx_errors += errors;
                 }
                 Err(e) => {
                     slot.counters.tx_errors += frames.len() as u64;
                     start = frames.len();
                     let name = slot.name.clone();
-                    self.log.rate_limited(&format!("port {p} ({name}): send failed: {e}"));
+                    self.log
+                        .rate_limited(&format!("port {p} ({name}): send failed: {e}"));
                 }
             }
         }
@@ -726,7 +803,11 @@ impl Switch {
         if !slot.queue.is_empty() && !slot.want_out && slot.registered {
             slot.want_out = true;
             let fd = slot.io.fd();
-            self.epoll_mod(fd, TOKEN_PORT | p as u64, (libc::EPOLLIN | libc::EPOLLOUT) as u32);
+            self.epoll_mod(
+                fd,
+                TOKEN_PORT | p as u64,
+                (libc::EPOLLIN | libc::EPOLLOUT) as u32,
+            );
         }
     }
 
@@ -745,7 +826,8 @@ impl Switch {
                 slot.counters.tx_errors += before as u64;
                 slot.queue.clear();
                 let name = slot.name.clone();
-                self.log.rate_limited(&format!("port {p} ({name}): send failed: {e}"));
+                self.log
+                    .rate_limited(&format!("port {p} ({name}): send failed: {e}"));
             }
         }
         let Some(slot) = self.ports.get_mut(p as usize).and_then(Option::as_mut) else {
@@ -769,7 +851,8 @@ impl Switch {
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                     Err(e) => {
-                        self.log.rate_limited(&format!("accept on '{}': {e}", l.path.display()));
+                        self.log
+                            .rate_limited(&format!("accept on '{}': {e}", l.path.display()));
                         return;
                     }
                 }
@@ -777,12 +860,20 @@ impl Switch {
             if stream.set_nonblocking(true).is_err() {
                 continue;
             }
-            let slot = self.conns.iter().position(Option::is_none).unwrap_or_else(|| {
-                self.conns.push(None);
-                self.conns.len() - 1
-            });
+            let slot = self
+                .conns
+                .iter()
+                .position(Option::is_none)
+                .unwrap_or_else(|| {
+                    self.conns.push(None);
+                    self.conns.len() - 1
+                });
             if self
-                .epoll_add(stream.as_raw_fd(), TOKEN_CONN | slot as u64, libc::EPOLLIN as u32)
+                .epoll_add(
+                    stream.as_raw_fd(),
+                    TOKEN_CONN | slot as u64,
+                    libc::EPOLLIN as u32,
+                )
                 .is_err()
             {
                 continue;
@@ -790,7 +881,10 @@ impl Switch {
             self.conns[slot] = Some(Conn {
                 stream,
                 listener: kind,
-                state: ConnState::Pending { buf: Vec::with_capacity(MAX_REQUEST_LEN), since: Instant::now() },
+                state: ConnState::Pending {
+                    buf: Vec::with_capacity(MAX_REQUEST_LEN),
+                    since: Instant::now(),
+                },
                 want_out: false,
             });
         }
@@ -855,18 +949,29 @@ impl Switch {
     }
 
     fn on_conn_eof(&mut self, c: usize) {
-        let Some(conn) = self.conns.get(c).and_then(Option::as_ref) else { return };
+        let Some(conn) = self.conns.get(c).and_then(Option::as_ref) else {
+            return;
+        };
         match &conn.state {
             ConnState::Port { port, .. } => {
                 let p = *port;
-                let name = self.ports.get(p as usize).and_then(Option::as_ref).map(|s| s.name.clone());
-                self.log.line(&format!("Disconnect (port {p}, {})", name.unwrap_or_default()));
+                let name = self
+                    .ports
+                    .get(p as usize)
+                    .and_then(Option::as_ref)
+                    .map(|s| s.name.clone());
+                self.log.line(&format!(
+                    "Disconnect (port {p}, {})",
+                    name.unwrap_or_default()
+                ));
                 self.remove_port(p);
             }
             ConnState::Pending { buf, .. } if !buf.is_empty() => {
                 self.stats.bad_requests += 1;
                 let n = buf.len();
-                self.log.line(&format!("Bad request: connection closed after {n} bytes of a request"));
+                self.log.line(&format!(
+                    "Bad request: connection closed after {n} bytes of a request"
+                ));
             }
             ConnState::Pending { .. } => self.log.line("EOF from new port"),
             _ => {}
@@ -881,7 +986,10 @@ impl Switch {
             return false;
         };
         match &mut conn.state {
-            ConnState::Port { port, ignored_logged } => {
+            ConnState::Port {
+                port,
+                ignored_logged,
+            } => {
                 if !*ignored_logged {
                     *ignored_logged = true;
                     let p = *port;
@@ -906,8 +1014,13 @@ impl Switch {
         let Some(conn) = self.conns.get_mut(c).and_then(Option::as_mut) else {
             return false;
         };
-        let ConnState::Pending { buf, .. } = &mut conn.state else { return true };
-        if MGMT_PREFIX.as_bytes().starts_with(&buf[..buf.len().min(MGMT_PREFIX.len())]) {
+        let ConnState::Pending { buf, .. } = &mut conn.state else {
+            return true;
+        };
+        if MGMT_PREFIX
+            .as_bytes()
+            .starts_with(&buf[..buf.len().min(MGMT_PREFIX.len())])
+        {
             let Some(nl) = buf.iter().position(|&b| b == b'\n') else {
                 if buf.len() >= MAX_REQUEST_LEN {
                     self.stats.bad_requests += 1;
@@ -917,7 +1030,9 @@ impl Switch {
                 }
                 return true;
             };
-            let line = String::from_utf8_lossy(&buf[MGMT_PREFIX.len()..nl]).trim().to_string();
+            let line = String::from_utf8_lossy(&buf[MGMT_PREFIX.len()..nl])
+                .trim()
+                .to_string();
             self.on_mgmt(c, &line);
             return false;
         }
@@ -932,7 +1047,9 @@ impl Switch {
             Ok(req) => self.new_port(c, req),
             Err(e) => {
                 self.stats.bad_requests += 1;
-                self.log.line(&format!("Bad request: {e} ({have} bytes); connection closed"));
+                self.log.line(&format!(
+                    "Bad request: {e} ({have} bytes); connection closed"
+                ));
                 self.close_conn(c);
             }
         }
@@ -940,7 +1057,9 @@ impl Switch {
     }
 
     fn new_port(&mut self, c: usize, req: UmlRequest) {
-        let Some(conn) = self.conns.get(c).and_then(Option::as_ref) else { return };
+        let Some(conn) = self.conns.get(c).and_then(Option::as_ref) else {
+            return;
+        };
         let listener = conn.listener;
         let pid = peer_pid(conn.stream.as_raw_fd());
         let wanted = match req.kind {
@@ -975,12 +1094,16 @@ impl Switch {
         if req.version == Version::V0 {
             let Some(shared) = &mut self.shared else {
                 self.stats.bad_requests += 1;
-                self.log.line("Bad request: a version 0 request needs -compat-v0; connection closed");
+                self.log
+                    .line("Bad request: a version 0 request needs -compat-v0; connection closed");
                 self.close_conn(c);
                 return;
             };
             shared.by_addr.insert(req.addr, n);
-            let io = Box::new(V0Port { shared: shared.fd.as_raw_fd(), dest: req.addr });
+            let io = Box::new(V0Port {
+                shared: shared.fd.as_raw_fd(),
+                dest: req.addr,
+            });
             if let Err(e) = self.install_port(n, io, Some(c), name, peer, dump) {
                 self.log.line(&format!("New connection failed: {e}"));
                 self.close_conn(c);
@@ -1022,15 +1145,19 @@ impl Switch {
         };
         if let Some(p) = local.path() {
             // The client must be able to send to us (vde_switch widens it the same way).
-            let _ = std::fs::set_permissions(p, std::os::unix::fs::PermissionsExt::from_mode(0o777));
+            let _ =
+                std::fs::set_permissions(p, std::os::unix::fs::PermissionsExt::from_mode(0o777));
         }
         // Reply before the port goes live: one 110-byte write of our data address.
         let reply = local.to_wire();
-        let Some(conn) = self.conns.get_mut(c).and_then(Option::as_mut) else { return };
+        let Some(conn) = self.conns.get_mut(c).and_then(Option::as_mut) else {
+            return;
+        };
         match conn.stream.write(&reply) {
             Ok(110) => {}
             Ok(k) => {
-                self.log.line(&format!("New connection failed: short reply ({k} bytes)"));
+                self.log
+                    .line(&format!("New connection failed: short reply ({k} bytes)"));
                 self.close_conn(c);
                 return;
             }
@@ -1050,15 +1177,24 @@ impl Switch {
 
     fn bind_conn_to_port(&mut self, c: usize, n: u32, req: &UmlRequest) {
         if let Some(conn) = self.conns.get_mut(c).and_then(Option::as_mut) {
-            conn.state = ConnState::Port { port: n, ignored_logged: false };
+            conn.state = ConnState::Port {
+                port: n,
+                ignored_logged: false,
+            };
         }
-        let name = self.ports[n as usize].as_ref().map(|s| s.name.clone()).unwrap_or_default();
+        let name = self.ports[n as usize]
+            .as_ref()
+            .map(|s| s.name.clone())
+            .unwrap_or_default();
         let v = match req.version {
             Version::V0 => 0,
             Version::V1 => 1,
             Version::V3 => 3,
         };
-        self.log.line(&format!("New connection ({name}, protocol v{v}, data {})", req.addr));
+        self.log.line(&format!(
+            "New connection ({name}, protocol v{v}, data {})",
+            req.addr
+        ));
     }
 
     fn on_mgmt(&mut self, c: usize, line: &str) {
@@ -1068,12 +1204,21 @@ impl Switch {
                 let filter = if *which == "all" {
                     Some(CaptureFilter::All)
                 } else {
-                    which.parse::<u32>().ok().filter(|&p| self.port_exists(p)).map(CaptureFilter::Port)
+                    which
+                        .parse::<u32>()
+                        .ok()
+                        .filter(|&p| self.port_exists(p))
+                        .map(CaptureFilter::Port)
                 };
                 match filter {
                     Some(filter) => {
-                        let Some(conn) = self.conns.get_mut(c).and_then(Option::as_mut) else { return };
-                        conn.state = ConnState::Capture { writer: PcapngWriter::new(), filter };
+                        let Some(conn) = self.conns.get_mut(c).and_then(Option::as_mut) else {
+                            return;
+                        };
+                        conn.state = ConnState::Capture {
+                            writer: PcapngWriter::new(),
+                            filter,
+                        };
                         self.captures += 1;
                         self.log.line(&format!("capture of {which} started"));
                         self.pump_conn(c);
@@ -1088,14 +1233,20 @@ impl Switch {
             ["counters"] => mgmt::counters(&self.view()),
             _ => format!("error: unknown command '{line}'\n"),
         };
-        let Some(conn) = self.conns.get_mut(c).and_then(Option::as_mut) else { return };
-        conn.state = ConnState::Reply { out: text.into_bytes() };
+        let Some(conn) = self.conns.get_mut(c).and_then(Option::as_mut) else {
+            return;
+        };
+        conn.state = ConnState::Reply {
+            out: text.into_bytes(),
+        };
         self.pump_conn(c);
     }
 
     /// Writes what a management connection has pending; closes a finished reply.
     fn pump_conn(&mut self, c: usize) {
-        let Some(conn) = self.conns.get_mut(c).and_then(Option::as_mut) else { return };
+        let Some(conn) = self.conns.get_mut(c).and_then(Option::as_mut) else {
+            return;
+        };
         match write_pending(conn) {
             Ok(()) => {
                 if matches!(conn.state, ConnState::Reply { .. }) {
@@ -1115,7 +1266,11 @@ impl Switch {
                 if !conn.want_out {
                     conn.want_out = true;
                     let fd = conn.stream.as_raw_fd();
-                    self.epoll_mod(fd, TOKEN_CONN | c as u64, (libc::EPOLLIN | libc::EPOLLOUT) as u32);
+                    self.epoll_mod(
+                        fd,
+                        TOKEN_CONN | c as u64,
+                        (libc::EPOLLIN | libc::EPOLLOUT) as u32,
+                    );
                 }
             }
         }
@@ -1177,7 +1332,9 @@ impl Switch {
                 .iter()
                 .enumerate()
                 .filter_map(|(i, c)| match c.as_ref().map(|c| &c.state) {
-                    Some(ConnState::Pending { since, .. }) if since.elapsed() > PENDING_TIMEOUT => Some(i),
+                    Some(ConnState::Pending { since, .. }) if since.elapsed() > PENDING_TIMEOUT => {
+                        Some(i)
+                    }
                     _ => None,
                 })
                 .collect();
@@ -1193,7 +1350,10 @@ impl Switch {
         }
         if self.captures > 0 {
             for c in 0..self.conns.len() {
-                if matches!(self.conns[c].as_ref().map(|c| &c.state), Some(ConnState::Capture { .. })) {
+                if matches!(
+                    self.conns[c].as_ref().map(|c| &c.state),
+                    Some(ConnState::Capture { .. })
+                ) {
                     self.pump_conn(c);
                 }
             }
@@ -1295,7 +1455,10 @@ fn capture_frame(
                 CaptureFilter::Port(p) => *p == port,
             };
             if wanted {
-                let name = ports.get(port as usize).and_then(Option::as_ref).map_or("", |s| s.name.as_str());
+                let name = ports
+                    .get(port as usize)
+                    .and_then(Option::as_ref)
+                    .map_or("", |s| s.name.as_str());
                 writer.frame(port, name, dir, micros, frame);
             }
         }
@@ -1309,11 +1472,18 @@ fn bind_listener(path: &Path) -> Result<UnixListener, StartError> {
             // Stale or live? A live switch accepts; a stale socket refuses.
             match UnixStream::connect(path) {
                 Ok(_) => Err(StartError::InUse(path.to_path_buf())),
-                Err(ce) if ce.kind() == io::ErrorKind::ConnectionRefused || ce.raw_os_error() == Some(libc::ENOTSOCK) => {
+                Err(ce)
+                    if ce.kind() == io::ErrorKind::ConnectionRefused
+                        || ce.raw_os_error() == Some(libc::ENOTSOCK) =>
+                {
                     let _ = std::fs::remove_file(path);
-                    UnixListener::bind(path).map_err(io_err(format!("binding '{}'", path.display())))
+                    UnixListener::bind(path)
+                        .map_err(io_err(format!("binding '{}'", path.display())))
                 }
-                Err(ce) => Err(io_err(format!("binding '{}' (in use: {ce})", path.display()))(e)),
+                Err(ce) => Err(io_err(format!(
+                    "binding '{}' (in use: {ce})",
+                    path.display()
+                ))(e)),
             }
         }
         Err(e) => Err(io_err(format!("binding '{}'", path.display()))(e)),
@@ -1335,24 +1505,38 @@ fn install_signal_handlers() {
 }
 
 fn peer_pid(fd: RawFd) -> Option<i32> {
-    let mut cred = libc::ucred { pid: 0, uid: 0, gid: 0 };
+    let mut cred = libc::ucred {
+        pid: 0,
+        uid: 0,
+        gid: 0,
+    };
     let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
     // SAFETY: SO_PEERCRED fills a ucred.
     let r = unsafe {
-        libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_PEERCRED, &mut cred as *mut libc::ucred as *mut libc::c_void, &mut len)
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            &mut cred as *mut libc::ucred as *mut libc::c_void,
+            &mut len,
+        )
     };
     (r == 0 && cred.pid > 0).then_some(cred.pid)
 }
 
 fn unix_micros() -> u64 {
-    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
 }
 
 /// `xx:xx:xx:xx:xx:xx`.
 pub fn fmt_mac(b: &[u8]) -> String {
     let m: [u8; 6] = b[..6].try_into().unwrap_or([0; 6]);
-    let _ = u64_to_mac;
-    format!("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m[0], m[1], m[2], m[3], m[4], m[5])
+    format!(
+        "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+        m[0], m[1], m[2], m[3], m[4], m[5]
+    )
 }
 
 impl std::fmt::Debug for Switch {

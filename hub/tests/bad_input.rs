@@ -73,7 +73,10 @@ fn malformed_requests_get_one_line_each_and_no_port() {
         ("v0 without -compat-v0", v0, false),
     ];
     for (i, (what, bytes, close)) in cases.iter().enumerate() {
-        assert!(refused(&hub, bytes, *close), "{what}: the switch should close the connection");
+        assert!(
+            refused(&hub, bytes, *close),
+            "{what}: the switch should close the connection"
+        );
         assert!(
             hub.wait_log(|l| count(l, "Bad request") == i + 1),
             "{what}: expected exactly {} 'Bad request' lines, log:\n{}",
@@ -82,7 +85,10 @@ fn malformed_requests_get_one_line_each_and_no_port() {
         );
         assert!(hub.alive(), "{what}: the switch died");
     }
-    assert!(hub.ctl_cmd(&["ports"]).lines().count() == 1, "no port was created");
+    assert!(
+        hub.ctl_cmd(&["ports"]).lines().count() == 1,
+        "no port was created"
+    );
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(hub.fd_count(), fds, "descriptors leaked");
 }
@@ -94,9 +100,17 @@ fn bytes_after_a_request_keep_the_port() {
     let mut b = UmlClient::connect(&hub.ctl(), ClientStyle::Uml).unwrap();
     a.control().write_all(b"unexpected trailing bytes").unwrap();
     a.control().write_all(b"and more").unwrap();
-    assert!(hub.wait_log(|l| count(l, "ignoring") == 1), "one line for the extra bytes:\n{}", hub.log());
+    assert!(
+        hub.wait_log(|l| count(l, "ignoring") == 1),
+        "one line for the extra bytes:\n{}",
+        hub.log()
+    );
     a.send(&frame(0xb, 0xa, 60)).unwrap();
-    assert_eq!(b.drain(Duration::from_millis(300)).unwrap().len(), 1, "the port still forwards");
+    assert_eq!(
+        b.drain(Duration::from_millis(300)).unwrap().len(),
+        1,
+        "the port still forwards"
+    );
     b.send(&frame(0xa, 0xb, 60)).unwrap();
     assert_eq!(a.drain(Duration::from_millis(300)).unwrap().len(), 1);
 }
@@ -114,8 +128,17 @@ fn runt_and_oversized_frames_are_dropped_and_counted() {
     a.send(&frame(0xff, 0xa, 9000)).unwrap();
     a.send(&frame(0xff, 0xa, 14)).unwrap();
     a.send(&frame(0xff, 0xa, 1518)).unwrap();
-    let got: Vec<usize> = b.drain(Duration::from_millis(300)).unwrap().iter().map(Vec::len).collect();
-    assert_eq!(got, vec![14, 1518], "only the well-sized frames pass, whole");
+    let got: Vec<usize> = b
+        .drain(Duration::from_millis(300))
+        .unwrap()
+        .iter()
+        .map(Vec::len)
+        .collect();
+    assert_eq!(
+        got,
+        vec![14, 1518],
+        "only the well-sized frames pass, whole"
+    );
     let counters = hub.ctl_cmd(&["counters"]);
     assert!(counters.contains("runts=3"), "{counters}");
     assert!(counters.contains("oversize=2"), "{counters}");
@@ -134,7 +157,11 @@ fn a_vanishing_client_takes_its_port_and_macs_with_it() {
         assert!(hub.wait_log(|_| hub.ctl_cmd(&["macs"]).lines().count() == 6));
     } // both sockets closed, no goodbye
     assert!(hub.wait_log(|l| l.contains("Disconnect")));
-    assert_eq!(hub.ctl_cmd(&["macs"]).lines().count(), 1, "every MAC of the port purged");
+    assert_eq!(
+        hub.ctl_cmd(&["macs"]).lines().count(),
+        1,
+        "every MAC of the port purged"
+    );
     keep.send(&frame(0xff, 0x77, 60)).unwrap();
     assert!(hub.wait_log(|_| hub.ctl_cmd(&["macs"]).contains("02:00:00:00:00:77")));
 }
@@ -145,16 +172,33 @@ fn a_thousand_connect_disconnect_cycles_leak_nothing() {
     let fds = hub.fd_count();
     let t = Instant::now();
     for i in 0..1000u32 {
-        let c = UmlClient::connect(&hub.ctl(), if i % 2 == 0 { ClientStyle::Uml } else { ClientStyle::UmlConnected })
-            .unwrap();
+        let c = UmlClient::connect(
+            &hub.ctl(),
+            if i % 2 == 0 {
+                ClientStyle::Uml
+            } else {
+                ClientStyle::UmlConnected
+            },
+        )
+        .unwrap();
         c.send(&frame(0xff, (i % 250) as u8 + 1, 60)).unwrap();
     }
-    assert!(hub.wait_log(|l| count(l, "Disconnect") == 1000), "1000 disconnects logged");
+    assert!(
+        hub.wait_log(|l| count(l, "Disconnect") == 1000),
+        "1000 disconnects logged"
+    );
     assert!(t.elapsed() < Duration::from_secs(120));
     assert!(hub.alive());
-    assert_eq!(hub.ctl_cmd(&["macs"]).lines().count(), 1, "no MAC entry left");
+    assert_eq!(
+        hub.ctl_cmd(&["macs"]).lines().count(),
+        1,
+        "no MAC entry left"
+    );
     assert_eq!(hub.ctl_cmd(&["ports"]).lines().count(), 1, "no port left");
     assert_eq!(hub.fd_count(), fds, "descriptors leaked");
     let counters = hub.ctl_cmd(&["counters"]);
-    assert!(counters.contains("ports_created=1000 ports_removed=1000"), "{counters}");
+    assert!(
+        counters.contains("ports_created=1000 ports_removed=1000"),
+        "{counters}"
+    );
 }

@@ -60,12 +60,28 @@ fn capture_streams_pcapng_that_tshark_reads() {
     unsafe { libc::kill(cap.id() as i32, libc::SIGTERM) };
     let _ = cap.wait();
     let out = Command::new("tshark")
-        .args(["-r", pcap.to_str().unwrap(), "-T", "fields", "-e", "frame.len", "-e", "frame.interface_name", "-e", "eth.src"])
+        .args([
+            "-r",
+            pcap.to_str().unwrap(),
+            "-T",
+            "fields",
+            "-e",
+            "frame.len",
+            "-e",
+            "frame.interface_name",
+            "-e",
+            "eth.src",
+        ])
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 5, "tshark read: {text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        lines.len(),
+        5,
+        "tshark read: {text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     for (i, l) in lines.iter().enumerate() {
         assert!(l.starts_with(&format!("{}\tport1", 100 + i)), "{l}");
         assert!(l.ends_with("02:00:00:00:00:0a"), "{l}");
@@ -79,7 +95,14 @@ fn capture_of_one_port_to_stdout_shows_both_directions() {
     let a = UmlClient::connect(&hub.ctl(), ClientStyle::Uml).unwrap();
     let b = UmlClient::connect(&hub.ctl(), ClientStyle::Uml).unwrap();
     let mut cap = Command::new(env!("CARGO_BIN_EXE_flowlab-hub"))
-        .args(["ctl", hub.ctl().to_str().unwrap(), "capture", "2", "-w", "-"])
+        .args([
+            "ctl",
+            hub.ctl().to_str().unwrap(),
+            "capture",
+            "2",
+            "-w",
+            "-",
+        ])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -118,10 +141,16 @@ fn ctl_rejects_unknown_ports_and_commands_clearly() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no port '42'"));
-    let out = Command::new(env!("CARGO_BIN_EXE_flowlab-hub")).args(["ctl", "/nonexistent/x", "show"]).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_flowlab-hub"))
+        .args(["ctl", "/nonexistent/x", "show"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot connect"));
-    let out = Command::new(env!("CARGO_BIN_EXE_flowlab-hub")).args(["-bogus"]).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_flowlab-hub"))
+        .args(["-bogus"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("Usage"));
 }
@@ -134,7 +163,12 @@ fn version_0_clients_through_the_shared_data_socket() {
     // -compat-v0 must precede -unix: start by hand.
     let ctl = dir.join("ctl");
     let mut child = Command::new(env!("CARGO_BIN_EXE_flowlab-hub"))
-        .args(["-compat-v0", "-unix", ctl.to_str().unwrap(), data.to_str().unwrap()])
+        .args([
+            "-compat-v0",
+            "-unix",
+            ctl.to_str().unwrap(),
+            data.to_str().unwrap(),
+        ])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -161,10 +195,20 @@ fn version_0_clients_through_the_shared_data_socket() {
     let mut errors = 0;
     let f = frame(0xff, 0x1, 60);
     send_batch_to(socks[0].as_raw_fd(), Some(&data_addr), &[&f], &mut errors).unwrap();
-    assert!(poll_one(socks[1].as_raw_fd(), libc::POLLIN, Duration::from_secs(2)).unwrap(), "v0 peer got the flood");
+    assert!(
+        poll_one(socks[1].as_raw_fd(), libc::POLLIN, Duration::from_secs(2)).unwrap(),
+        "v0 peer got the flood"
+    );
     let mut buf = [0u8; 2048];
     // SAFETY: reading into our buffer.
-    let n = unsafe { libc::recv(socks[1].as_raw_fd(), buf.as_mut_ptr() as *mut libc::c_void, buf.len(), 0) };
+    let n = unsafe {
+        libc::recv(
+            socks[1].as_raw_fd(),
+            buf.as_mut_ptr() as *mut libc::c_void,
+            buf.len(),
+            0,
+        )
+    };
     assert_eq!(n, 60);
     // SAFETY: signalling the child we started.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
@@ -183,18 +227,36 @@ fn vde_clients_get_pathname_sockets_and_wanted_ports() {
         assert!(t.elapsed() < Duration::from_secs(5));
         std::thread::sleep(Duration::from_millis(10));
     }
-    let style = |port| ClientStyle::Vde { dir: dir.clone(), port, description: "test user=me".into() };
+    let style = |port| ClientStyle::Vde {
+        dir: dir.clone(),
+        port,
+        description: "test user=me".into(),
+    };
     let mut v7 = UmlClient::connect(&dir.join("ctl"), style(7)).unwrap();
     let u = UmlClient::connect(&hub.ctl(), ClientStyle::Uml).unwrap();
-    assert!(v7.switch_addr().path().unwrap().starts_with(&dir), "a per-port pathname socket");
+    assert!(
+        v7.switch_addr().path().unwrap().starts_with(&dir),
+        "a per-port pathname socket"
+    );
     let ports = hub.ctl_cmd(&["ports"]);
-    assert!(ports.lines().any(|l| l.starts_with("7 vde port7_vde_test_user=me")), "{ports}");
-    assert!(UmlClient::connect(&dir.join("ctl"), style(7)).is_err(), "a taken port is refused");
+    assert!(
+        ports
+            .lines()
+            .any(|l| l.starts_with("7 vde port7_vde_test_user=me")),
+        "{ports}"
+    );
+    assert!(
+        UmlClient::connect(&dir.join("ctl"), style(7)).is_err(),
+        "a taken port is refused"
+    );
     u.send(&frame(0xff, 0x1, 60)).unwrap();
     assert_eq!(v7.drain(Q).unwrap().len(), 1);
     let sock_file = v7.switch_addr().path().unwrap().to_path_buf();
     drop(v7);
-    assert!(hub.wait_log(|_| !sock_file.exists()), "the per-port socket file is unlinked");
+    assert!(
+        hub.wait_log(|_| !sock_file.exists()),
+        "the per-port socket file is unlinked"
+    );
     drop(hub);
     assert!(!dir.exists(), "the VDE directory it created is removed");
 }
@@ -202,7 +264,11 @@ fn vde_clients_get_pathname_sockets_and_wanted_ports() {
 #[test]
 fn second_switch_on_a_live_socket_refuses_and_stale_socket_is_taken_over() {
     let hub = Hub::start("feat-inuse", &[]);
-    let out = Command::new(env!("CARGO_BIN_EXE_flowlab-hub")).arg("-unix").arg(hub.ctl()).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_flowlab-hub"))
+        .arg("-unix")
+        .arg(hub.ctl())
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("has another server attached to it"));
     // A stale socket file (no listener) is replaced.
@@ -233,7 +299,13 @@ fn tap_port_reaches_a_network_namespace() {
     }
     let ns = format!("fhtap{}", std::process::id());
     let tap = format!("fht{}", std::process::id() % 100_000);
-    let ok = |args: &[&str]| Command::new("ip").args(args).status().map(|s| s.success()).unwrap_or(false);
+    let ok = |args: &[&str]| {
+        Command::new("ip")
+            .args(args)
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+    };
     assert!(ok(&["netns", "add", &ns]), "ip netns add");
     struct NsGuard(String);
     impl Drop for NsGuard {
@@ -247,7 +319,16 @@ fn tap_port_reaches_a_network_namespace() {
     let ctl = dir.join("ctl");
     // The switch runs inside the namespace, so the tap appears there.
     let mut child = Command::new("ip")
-        .args(["netns", "exec", &ns, env!("CARGO_BIN_EXE_flowlab-hub"), "-tap", &tap, "-unix", ctl.to_str().unwrap()])
+        .args([
+            "netns",
+            "exec",
+            &ns,
+            env!("CARGO_BIN_EXE_flowlab-hub"),
+            "-tap",
+            &tap,
+            "-unix",
+            ctl.to_str().unwrap(),
+        ])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -256,7 +337,15 @@ fn tap_port_reaches_a_network_namespace() {
         assert!(t.elapsed() < Duration::from_secs(5));
         std::thread::sleep(Duration::from_millis(10));
     }
-    assert!(ok(&["-n", &ns, "addr", "add", "198.51.100.100/24", "dev", &tap]));
+    assert!(ok(&[
+        "-n",
+        &ns,
+        "addr",
+        "add",
+        "198.51.100.100/24",
+        "dev",
+        &tap
+    ]));
     assert!(ok(&["-n", &ns, "link", "set", &tap, "up"]));
     // Abstract data sockets are per namespace: the client must live there too, so answer
     // ARP from a helper thread that entered the namespace.
@@ -271,7 +360,9 @@ fn tap_port_reaches_a_network_namespace() {
         let mut replies = 0;
         let t = Instant::now();
         while t.elapsed() < Duration::from_secs(8) && replies < 3 {
-            let Some(f) = c.recv(Duration::from_millis(200)).unwrap() else { continue };
+            let Some(f) = c.recv(Duration::from_millis(200)).unwrap() else {
+                continue;
+            };
             // ARP request for 198.51.100.42 -> reply; ICMP echo request -> reply.
             if f.len() >= 42 && f[12..14] == [0x08, 0x06] && f[38..42] == [198, 51, 100, 42] {
                 let mut r = f.clone();
@@ -303,7 +394,19 @@ fn tap_port_reaches_a_network_namespace() {
     });
     std::thread::sleep(Duration::from_millis(300));
     let ping = Command::new("ip")
-        .args(["netns", "exec", &ns, "ping", "-c", "3", "-i", "0.2", "-W", "2", "198.51.100.42"])
+        .args([
+            "netns",
+            "exec",
+            &ns,
+            "ping",
+            "-c",
+            "3",
+            "-i",
+            "0.2",
+            "-W",
+            "2",
+            "198.51.100.42",
+        ])
         .output()
         .unwrap();
     let replies = responder.join().unwrap();
@@ -311,6 +414,15 @@ fn tap_port_reaches_a_network_namespace() {
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let _ = child.wait();
     let _ = std::fs::remove_dir_all(&dir);
-    assert_eq!(replies, 3, "ping output: {}", String::from_utf8_lossy(&ping.stdout));
-    assert!(ping.status.success(), "{}", String::from_utf8_lossy(&ping.stdout));
+    assert_eq!(
+        replies,
+        3,
+        "ping output: {}",
+        String::from_utf8_lossy(&ping.stdout)
+    );
+    assert!(
+        ping.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ping.stdout)
+    );
 }

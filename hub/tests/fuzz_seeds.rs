@@ -22,7 +22,10 @@ fn seeds_are_real_requests() {
     let seeds: Vec<(&str, Vec<u8>)> = vec![
         ("uml_v3", UmlRequest::encode_uml(&uml).to_vec()),
         ("dump_v3", UmlRequest::encode_uml_typed(&uml, 1).to_vec()),
-        ("vde_v3", UmlRequest::encode_vde(&vde, REQ_NEW_CONTROL, 3, "QEMU user=u PID=4242")),
+        (
+            "vde_v3",
+            UmlRequest::encode_vde(&vde, REQ_NEW_CONTROL, 3, "QEMU user=u PID=4242"),
+        ),
         ("v1", v1),
         ("v0", v0),
     ];

@@ -52,6 +52,9 @@ fn burst_to_unconnected_client_arrives_whole_and_in_order() {
         sent += b.send_many(&refs[sent..], &mut errors).unwrap();
     }
     let got = a.drain(Duration::from_millis(500)).unwrap();
-    let seq: Vec<u16> = got.iter().map(|f| u16::from_be_bytes([f[14], f[15]])).collect();
+    let seq: Vec<u16> = got
+        .iter()
+        .map(|f| u16::from_be_bytes([f[14], f[15]]))
+        .collect();
     assert_eq!(seq, (0..300).collect::<Vec<u16>>());
 }

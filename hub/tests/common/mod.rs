@@ -31,7 +31,10 @@ impl Hub {
             .unwrap();
         let t = Instant::now();
         while !ctl.exists() {
-            assert!(t.elapsed() < Duration::from_secs(5), "flowlab-hub did not bind its socket");
+            assert!(
+                t.elapsed() < Duration::from_secs(5),
+                "flowlab-hub did not bind its socket"
+            );
             std::thread::sleep(Duration::from_millis(10));
         }
         Hub { child, dir }
@@ -49,7 +52,9 @@ impl Hub {
 
     /// Open descriptors of the switch process.
     pub fn fd_count(&self) -> usize {
-        std::fs::read_dir(format!("/proc/{}/fd", self.child.id())).unwrap().count()
+        std::fs::read_dir(format!("/proc/{}/fd", self.child.id()))
+            .unwrap()
+            .count()
     }
 
     /// True while the process runs.
@@ -65,7 +70,11 @@ impl Hub {
             .args(args)
             .output()
             .unwrap();
-        assert!(out.status.success(), "ctl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "ctl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     }
 
