@@ -63,6 +63,7 @@ pub struct PortView<'a> {
 pub fn show(v: &View<'_>) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "flowlab-hub {}", env!("CARGO_PKG_VERSION"));
+    let _ = writeln!(s, "pid: {}", std::process::id());
     let _ = writeln!(s, "mode: {}", v.mode);
     for c in &v.controls {
         let _ = writeln!(s, "control socket: {}", c.display());
@@ -133,7 +134,7 @@ pub fn counters(v: &View<'_>) -> String {
             c.rx_bytes,
             c.tx_packets,
             c.tx_bytes,
-            c.tx_drops,
+            c.tx_dropped,
             c.rx_errors,
             c.tx_errors,
             p.queued

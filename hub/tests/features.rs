@@ -426,3 +426,40 @@ fn tap_port_reaches_a_network_namespace() {
         String::from_utf8_lossy(&ping.stdout)
     );
 }
+
+#[test]
+fn daemon_detaches_and_keeps_serving() {
+    let dir = std::env::temp_dir().join(format!("fh-feat-daemon-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ctl = dir.join("ctl");
+    let status = Command::new(env!("CARGO_BIN_EXE_flowlab-hub"))
+        .args(["-daemon", "-unix", ctl.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "the foreground process returns once detached"
+    );
+    assert!(ctl.exists());
+    let show = Command::new(env!("CARGO_BIN_EXE_flowlab-hub"))
+        .args(["ctl", ctl.to_str().unwrap(), "show"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&show.stdout).to_string();
+    let pid: i32 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("pid: "))
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no pid in show: {text}"));
+    let a = UmlClient::connect(&ctl, ClientStyle::Uml);
+    // SAFETY: SIGTERM to the daemon this test started, found by the pid it reported.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    assert!(a.is_ok());
+    let t = Instant::now();
+    while ctl.exists() && t.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!ctl.exists(), "the daemon removed its socket on SIGTERM");
+    let _ = std::fs::remove_dir_all(&dir);
+}
