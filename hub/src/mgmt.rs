@@ -134,7 +134,7 @@ pub fn counters(v: &View<'_>) -> String {
             c.rx_bytes,
             c.tx_packets,
             c.tx_bytes,
-            c.tx_dropped,
+            c.tx_drops,
             c.rx_errors,
             c.tx_errors,
             p.queued

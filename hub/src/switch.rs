@@ -797,7 +797,7 @@ impl Switch {
         };
         for f in &frames[start..] {
             if !slot.queue.push(f) {
-                slot.counters.tx_dropped += 1;
+                slot.counters.tx_drops += 1;
             }
         }
         if !slot.queue.is_empty() && !slot.want_out && slot.registered {
