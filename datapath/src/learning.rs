@@ -122,16 +122,30 @@ impl MacTable {
             s.last_seen_ms = now_ms;
             s.referenced = true;
             if s.port == port {
-                return if alive { Learned::Refreshed } else { Learned::New };
+                return if alive {
+                    Learned::Refreshed
+                } else {
+                    Learned::New
+                };
             }
             let from = s.port;
             s.port = port;
-            return if alive { Learned::Moved { from } } else { Learned::New };
+            return if alive {
+                Learned::Moved { from }
+            } else {
+                Learned::New
+            };
         }
         if self.map.len() >= self.limit {
             self.evict_one();
         }
-        let slot = Slot { mac: key, port, last_seen_ms: now_ms, referenced: false, used: true };
+        let slot = Slot {
+            mac: key,
+            port,
+            last_seen_ms: now_ms,
+            referenced: false,
+            used: true,
+        };
         let i = match self.free.pop() {
             Some(i) => {
                 self.slots[i as usize] = slot;
@@ -170,7 +184,11 @@ impl MacTable {
         self.slots
             .iter()
             .filter(|s| s.used && now_ms.saturating_sub(s.last_seen_ms) <= self.aging_ms)
-            .map(|s| MacEntry { mac: u64_to_mac(s.mac), port: s.port, age_ms: now_ms.saturating_sub(s.last_seen_ms) })
+            .map(|s| MacEntry {
+                mac: u64_to_mac(s.mac),
+                port: s.port,
+                age_ms: now_ms.saturating_sub(s.last_seen_ms),
+            })
             .collect()
     }
 

@@ -7,7 +7,7 @@
 //!
 //! | module | holds |
 //! |---|---|
-//! | [`wire`] | zero-copy views over frame bytes: Ethernet, 802.1Q/QinQ, ARP, IPv4, IPv6, TCP, UDP, ICMPv4, ICMPv6/ND, LLDP |
+//! | [`wire`] | zero-copy views over frame bytes: Ethernet, 802.1Q/QinQ, MPLS, PBB, ARP, IPv4, IPv6, TCP, UDP, SCTP, ICMPv4, ICMPv6/ND, LLDP |
 //! | [`key`] | [`FlowKey`](key::FlowKey): one-pass extraction of every OpenFlow 1.0/1.3 match field |
 //! | [`classifier`] | priority + wildcard flow tables: tuple space search behind a microflow cache |
 //! | [`actions`] | frame rewrites and output decisions, with incremental checksum updates |

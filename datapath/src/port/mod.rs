@@ -71,7 +71,9 @@ impl RxBatch {
     /// `max_frame` is reported as truncated, never delivered cut.
     pub fn new(max_frame: usize) -> Self {
         RxBatch {
-            bufs: (0..BATCH).map(|_| vec![0u8; max_frame.max(14)].into_boxed_slice()).collect(),
+            bufs: (0..BATCH)
+                .map(|_| vec![0u8; max_frame.max(14)].into_boxed_slice())
+                .collect(),
             lens: [0; BATCH],
             truncated: [false; BATCH],
             count: 0,
@@ -137,7 +139,11 @@ pub struct OutputQueue {
 impl OutputQueue {
     /// A queue holding at most `limit` frames.
     pub fn new(limit: usize) -> Self {
-        OutputQueue { frames: VecDeque::new(), spare: Vec::new(), limit: limit.max(1) }
+        OutputQueue {
+            frames: VecDeque::new(),
+            spare: Vec::new(),
+            limit: limit.max(1),
+        }
     }
 
     /// Frames waiting.

@@ -35,7 +35,10 @@ impl TapPort {
         if name.is_empty() || name.len() >= libc::IFNAMSIZ {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!("tap device name '{name}' must be 1..{} bytes", libc::IFNAMSIZ - 1),
+                format!(
+                    "tap device name '{name}' must be 1..{} bytes",
+                    libc::IFNAMSIZ - 1
+                ),
             ));
         }
         let file = OpenOptions::new()
@@ -43,13 +46,20 @@ impl TapPort {
             .write(true)
             .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
             .open("/dev/net/tun")?;
-        let mut req = IfReq { name: [0; libc::IFNAMSIZ], flags: IFF_TAP | IFF_NO_PI, pad: [0; 22] };
+        let mut req = IfReq {
+            name: [0; libc::IFNAMSIZ],
+            flags: IFF_TAP | IFF_NO_PI,
+            pad: [0; 22],
+        };
         req.name[..name.len()].copy_from_slice(name.as_bytes());
         // SAFETY: TUNSETIFF takes a pointer to a struct ifreq, which IfReq lays out.
         if unsafe { libc::ioctl(file.as_raw_fd(), TUNSETIFF as _, &mut req) } < 0 {
             return Err(io::Error::last_os_error());
         }
-        Ok(TapPort { file, name: name.to_string() })
+        Ok(TapPort {
+            file,
+            name: name.to_string(),
+        })
     }
 
     /// The device name.

@@ -43,7 +43,10 @@ impl UnixAddr {
             let n = path.iter().position(|&b| b == 0).unwrap_or(SUN_PATH_LEN);
             2 + n + usize::from(n < SUN_PATH_LEN)
         };
-        Some(UnixAddr { raw, len: len as libc::socklen_t })
+        Some(UnixAddr {
+            raw,
+            len: len as libc::socklen_t,
+        })
     }
 
     /// The 110 wire bytes of this address (zero-filled past its length).
@@ -74,7 +77,10 @@ impl UnixAddr {
         for (dst, src) in raw.sun_path.iter_mut().zip(bytes) {
             *dst = *src as libc::c_char;
         }
-        Ok(UnixAddr { raw, len: (2 + bytes.len() + 1) as libc::socklen_t })
+        Ok(UnixAddr {
+            raw,
+            len: (2 + bytes.len() + 1) as libc::socklen_t,
+        })
     }
 
     /// An abstract address `\0name`, zero-filled and bound with the full length 110, as
@@ -84,12 +90,18 @@ impl UnixAddr {
         for (dst, src) in raw.sun_path[1..].iter_mut().zip(name) {
             *dst = *src as libc::c_char;
         }
-        UnixAddr { raw, len: SOCKADDR_UN_LEN as libc::socklen_t }
+        UnixAddr {
+            raw,
+            len: SOCKADDR_UN_LEN as libc::socklen_t,
+        }
     }
 
     /// From what `accept`/`recvfrom`/`getsockname` filled in.
     pub fn from_raw(raw: libc::sockaddr_un, len: libc::socklen_t) -> Self {
-        UnixAddr { raw, len: len.min(SOCKADDR_UN_LEN as libc::socklen_t) }
+        UnixAddr {
+            raw,
+            len: len.min(SOCKADDR_UN_LEN as libc::socklen_t),
+        }
     }
 
     /// Pointer for `bind`/`connect`/`sendto`.

@@ -33,7 +33,12 @@ impl UnixDgramPort {
         bind(fd.as_raw_fd(), &local)?;
         // SAFETY: peer is a valid sockaddr_un of the given length.
         cvt(unsafe { libc::connect(fd.as_raw_fd(), peer.as_ptr(), peer.len()) })?;
-        Ok(UnixDgramPort { fd, local, peer, kind })
+        Ok(UnixDgramPort {
+            fd,
+            local,
+            peer,
+            kind,
+        })
     }
 
     /// The address this port's socket is bound to (what the client sends to).
@@ -77,7 +82,11 @@ impl Port for UnixDgramPort {
 pub fn dgram_socket() -> io::Result<OwnedFd> {
     // SAFETY: plain socket(2) call.
     let raw = cvt(unsafe {
-        libc::socket(libc::AF_UNIX, libc::SOCK_DGRAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0)
+        libc::socket(
+            libc::AF_UNIX,
+            libc::SOCK_DGRAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            0,
+        )
     })?;
     // SAFETY: raw is a fresh descriptor we own.
     let fd = unsafe { OwnedFd::from_raw_fd(raw) };
@@ -95,7 +104,10 @@ pub fn bind(fd: RawFd, addr: &UnixAddr) -> io::Result<()> {
 /// privileged); failures are ignored, the defaults then stay.
 pub fn enlarge_buffers(fd: RawFd, bytes: usize) {
     let val = bytes as libc::c_int;
-    for (force, plain) in [(libc::SO_SNDBUFFORCE, libc::SO_SNDBUF), (libc::SO_RCVBUFFORCE, libc::SO_RCVBUF)] {
+    for (force, plain) in [
+        (libc::SO_SNDBUFFORCE, libc::SO_SNDBUF),
+        (libc::SO_RCVBUFFORCE, libc::SO_RCVBUF),
+    ] {
         // SAFETY: setsockopt with a c_int value.
         unsafe {
             let p = &val as *const libc::c_int as *const libc::c_void;
@@ -131,7 +143,13 @@ pub fn recv_batch_from(
     }
     // SAFETY: hdrs points at BATCH valid headers whose buffers outlive the call.
     let n = unsafe {
-        libc::recvmmsg(fd, hdrs.as_mut_ptr(), BATCH as libc::c_uint, libc::MSG_DONTWAIT, ptr::null_mut())
+        libc::recvmmsg(
+            fd,
+            hdrs.as_mut_ptr(),
+            BATCH as libc::c_uint,
+            libc::MSG_DONTWAIT,
+            ptr::null_mut(),
+        )
     };
     if n < 0 {
         let e = io::Error::last_os_error();
@@ -195,7 +213,14 @@ pub fn send_batch_to(
         match e.raw_os_error() {
             Some(libc::EAGAIN) => break,
             Some(libc::EINTR) => continue,
-            Some(libc::EMSGSIZE | libc::ECONNREFUSED | libc::ENOENT | libc::ENOBUFS | libc::EPERM | libc::ENOTCONN) => {
+            Some(
+                libc::EMSGSIZE
+                | libc::ECONNREFUSED
+                | libc::ENOENT
+                | libc::ENOBUFS
+                | libc::EPERM
+                | libc::ENOTCONN,
+            ) => {
                 *errors += 1;
                 done += 1;
             }
@@ -211,7 +236,12 @@ mod tests {
     use crate::port::OutputQueue;
 
     fn unique(name: &str) -> UnixAddr {
-        let n = format!("flowlab-test/{}/{}/{:?}", name, std::process::id(), std::thread::current().id());
+        let n = format!(
+            "flowlab-test/{}/{}/{:?}",
+            name,
+            std::process::id(),
+            std::thread::current().id()
+        );
         UnixAddr::abstract_full(n.as_bytes())
     }
 
@@ -248,7 +278,10 @@ mod tests {
         let refs: Vec<&[u8]> = frames.iter().map(|f| f.as_slice()).collect();
         let mut errs = 0;
         let sent = a.send_batch(&refs, &mut errs).unwrap();
-        assert!(sent < 200, "an unconnected receiver has a short queue, took {sent}");
+        assert!(
+            sent < 200,
+            "an unconnected receiver has a short queue, took {sent}"
+        );
         let mut q = OutputQueue::new(1000);
         for f in &refs[sent..] {
             assert!(q.push(f));
