@@ -11,4 +11,7 @@ cargo build --workspace --bins --quiet
 for f in datapath/fuzz hub/fuzz; do
   [ -f $f/Cargo.toml ] && cargo build --quiet --manifest-path $f/Cargo.toml --target-dir target/fuzz
 done
-cargo test --workspace --quiet
+mkdir -p target
+cargo test --workspace --quiet 2>&1 | tee target/test-output.log
+# One closing line for the whole run (cargo's last line is a doc-test binary's).
+awk '/^test result:/ { p += $4; f += $6 } END { printf "total: %d passed, %d failed\n", p, f; exit (f > 0 || p == 0) }' target/test-output.log
