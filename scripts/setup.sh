@@ -2,7 +2,7 @@
 # Installs what flowlab's demo and tests use on Debian 12 (run as root, or with sudo).
 # Idempotent: packages already present are left alone.
 set -euo pipefail
-PKGS=(user-mode-linux uml-utilities vde2 busybox-static iproute2 tshark tcpdump)
+PKGS=(user-mode-linux uml-utilities vde2 busybox-static iproute2 iputils-ping tshark tcpdump qemu-system-x86)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1087,7 +1087,9 @@ impl Switch {
             name.push(' ');
             name.push_str(&req.description);
         }
-        if let Some(pid) = pid {
+        if let Some(pid) =
+            pid.filter(|_| !req.description.contains("pid=") && !req.description.contains("PID="))
+        {
             name.push_str(&format!(" pid={pid}"));
         }
         let peer = req.addr.to_string();
