@@ -16,7 +16,7 @@ const DST: [u8; 6] = [0x02, 0, 0, 0, 0, 0x02];
 fn tcp_ipv4() -> Vec<u8> {
     let mut f = Vec::new();
     PacketBuilder::ethernet2(SRC, DST)
-        .ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+        .ipv4([198, 51, 100, 1], [198, 51, 100, 2], 64)
         .tcp(40000, 80, 1, 64240)
         .syn()
         .write(&mut f, &[0u8; 64])
@@ -51,9 +51,9 @@ fn arp() -> Vec<u8> {
     ArpRepr::EthernetIpv4 {
         operation: ArpOperation::Request,
         source_hardware_addr: EthernetAddress(SRC),
-        source_protocol_addr: Ipv4Addr::new(10, 0, 0, 1),
+        source_protocol_addr: Ipv4Addr::new(198, 51, 100, 1),
         target_hardware_addr: EthernetAddress([0; 6]),
-        target_protocol_addr: Ipv4Addr::new(10, 0, 0, 2),
+        target_protocol_addr: Ipv4Addr::new(198, 51, 100, 2),
     }
     .emit(&mut ArpPacket::new_unchecked(frame.payload_mut()))
     .expect("arp");

@@ -519,11 +519,11 @@ mod tests {
         match vlan {
             Some(vid) => PacketBuilder::ethernet2(SRC, DST)
                 .single_vlan(VlanId::try_new(vid).unwrap())
-                .ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+                .ipv4([198, 51, 100, 1], [198, 51, 100, 2], 64)
                 .tcp(1234, 80, 7, 1000)
                 .write(&mut v, PAYLOAD),
             None => PacketBuilder::ethernet2(SRC, DST)
-                .ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+                .ipv4([198, 51, 100, 1], [198, 51, 100, 2], 64)
                 .tcp(1234, 80, 7, 1000)
                 .write(&mut v, PAYLOAD),
         }

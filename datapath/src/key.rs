@@ -702,14 +702,14 @@ mod tests {
         f
     }
 
-    /// A 20-byte IPv4 header 10.0.0.1 -> 10.0.0.2 for `payload_len` bytes of `proto`.
+    /// A 20-byte IPv4 header 198.51.100.1 -> 198.51.100.2 for `payload_len` bytes of `proto`.
     fn ipv4(proto: u8, payload_len: usize, flg_off: u16) -> Vec<u8> {
         let total = (20 + payload_len) as u16;
         let mut h = vec![0x45, 0xb9];
         h.extend_from_slice(&total.to_be_bytes());
         h.extend_from_slice(&[0x12, 0x34]);
         h.extend_from_slice(&flg_off.to_be_bytes());
-        h.extend_from_slice(&[17, proto, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]);
+        h.extend_from_slice(&[17, proto, 0, 0, 198, 51, 100, 1, 198, 51, 100, 2]);
         h
     }
 
@@ -737,7 +737,7 @@ mod tests {
         assert_eq!(k.in_port, 3);
         assert_eq!((k.eth_src, k.eth_dst, k.eth_type), (MAC_A, MAC_B, 0x0800));
         assert_eq!((k.vlan_vid, k.vlan_pcp), (0, 0));
-        assert_eq!((k.ipv4_src, k.ipv4_dst), (0x0a00_0001, 0x0a00_0002));
+        assert_eq!((k.ipv4_src, k.ipv4_dst), (0xc633_6401, 0xc633_6402));
         assert_eq!(
             (k.ip_proto, k.ip_dscp, k.ip_ecn, k.ip_ttl, k.ip_frag),
             (6, 46, 1, 17, 0)
@@ -831,13 +831,13 @@ mod tests {
     #[test]
     fn arp() {
         let arp = [
-            0x00, 0x01, 0x08, 0x00, 0x06, 0x04, 0x00, 0x02, 0x02, 0, 0, 0, 0, 0x0a, 10, 0, 0, 1,
-            0x02, 0, 0, 0, 0, 0x0b, 10, 0, 0, 2,
+            0x00, 0x01, 0x08, 0x00, 0x06, 0x04, 0x00, 0x02, 0x02, 0, 0, 0, 0, 0x0a, 198, 51, 100,
+            1, 0x02, 0, 0, 0, 0, 0x0b, 198, 51, 100, 2,
         ];
         let f = eth(0x0806, &[&arp, &[0u8; 18]]);
         let (k, l) = FlowKey::from_frame(&f, 4);
         assert_eq!((k.eth_type, k.arp_op, k.ip_proto), (0x0806, 2, 2));
-        assert_eq!((k.arp_spa, k.arp_tpa), (0x0a00_0001, 0x0a00_0002));
+        assert_eq!((k.arp_spa, k.arp_tpa), (0xc633_6401, 0xc633_6402));
         assert_eq!((k.arp_sha, k.arp_tha), (MAC_A, MAC_B));
         assert_eq!((l.l3, l.l3_offset, l.l4), (L3Kind::Arp, 14, L4Kind::None));
 

@@ -359,162 +359,6 @@ fn check_against_etherparse(
     Ok(())
 }
 
-/// Runs every view's `new_checked` and, where it succeeds, every getter over `bytes`.
-fn poke_views(bytes: &[u8]) {
-    use core::hint::black_box;
-    if let Ok(p) = wire::EthernetFrame::new_checked(bytes) {
-        black_box((p.src_addr(), p.dst_addr(), p.ethertype(), p.payload()));
-    }
-    if let Ok(p) = wire::VlanTag::new_checked(bytes) {
-        black_box((
-            p.tci(),
-            p.pcp(),
-            p.dei(),
-            p.vid(),
-            p.ethertype(),
-            p.payload(),
-        ));
-    }
-    if let Ok(p) = wire::ArpPacket::new_checked(bytes) {
-        black_box((
-            p.hardware_type(),
-            p.protocol_type(),
-            p.operation(),
-            p.is_ethernet_ipv4(),
-        ));
-        black_box((p.source_hardware_addr(), p.source_protocol_addr()));
-        black_box((p.target_hardware_addr(), p.target_protocol_addr()));
-        black_box(wire::ArpRepr::parse(&p).ok());
-    }
-    if let Ok(p) = wire::Ipv4Packet::new_checked(bytes) {
-        black_box((
-            p.version(),
-            p.header_len(),
-            p.dscp(),
-            p.ecn(),
-            p.total_len(),
-            p.ident(),
-        ));
-        black_box((
-            p.dont_frag(),
-            p.more_frags(),
-            p.frag_offset(),
-            p.ttl(),
-            p.next_header(),
-        ));
-        black_box((
-            p.checksum(),
-            p.src_addr(),
-            p.dst_addr(),
-            p.verify_checksum(),
-        ));
-        black_box((p.options(), p.payload(), wire::Ipv4Repr::parse(&p).ok()));
-    }
-    if let Ok(p) = wire::Ipv6Packet::new_checked(bytes) {
-        black_box((
-            p.version(),
-            p.traffic_class(),
-            p.flow_label(),
-            p.payload_len(),
-        ));
-        black_box((
-            p.next_header(),
-            p.hop_limit(),
-            p.src_addr(),
-            p.dst_addr(),
-            p.payload(),
-        ));
-        black_box(wire::Ipv6Repr::parse(&p).ok());
-    }
-    if let Ok(p) = wire::Ipv6ExtHeader::new_checked(bytes) {
-        black_box((p.next_header(), p.header_len(), p.data()));
-    }
-    if let Ok(p) = wire::Ipv6FragmentHeader::new_checked(bytes) {
-        black_box((p.next_header(), p.frag_offset(), p.more_frags(), p.ident()));
-    }
-    if let Ok(p) = wire::IpAuthHeader::new_checked(bytes) {
-        black_box((
-            p.next_header(),
-            p.header_len(),
-            p.spi(),
-            p.seq_number(),
-            p.icv(),
-        ));
-    }
-    if let Ok(p) = wire::TcpPacket::new_checked(bytes) {
-        black_box((
-            p.src_port(),
-            p.dst_port(),
-            p.seq_number(),
-            p.ack_number(),
-            p.flags(),
-        ));
-        black_box((
-            p.window_len(),
-            p.checksum(),
-            p.urgent_at(),
-            p.options(),
-            p.payload(),
-        ));
-    }
-    if let Ok(p) = wire::UdpPacket::new_checked(bytes) {
-        black_box((
-            p.src_port(),
-            p.dst_port(),
-            p.len(),
-            p.checksum(),
-            p.payload(),
-        ));
-    }
-    if let Ok(p) = wire::SctpPacket::new_checked(bytes) {
-        black_box((
-            p.src_port(),
-            p.dst_port(),
-            p.verification_tag(),
-            p.checksum(),
-            p.chunks(),
-        ));
-    }
-    if let Ok(p) = wire::Icmpv4Packet::new_checked(bytes) {
-        black_box((
-            p.msg_type(),
-            p.msg_code(),
-            p.echo_ident(),
-            p.echo_seq_no(),
-            p.data(),
-        ));
-        black_box((p.verify_checksum(), wire::Icmpv4Repr::parse(&p).ok()));
-    }
-    if let Ok(p) = wire::Icmpv6Packet::new_checked(bytes) {
-        black_box((p.msg_type(), p.msg_code(), p.header_len(), p.target_addr()));
-        black_box((
-            p.redirect_dest(),
-            p.neighbor_flags(),
-            p.router_advert(),
-            p.payload(),
-        ));
-        for o in p.nd_options().flatten() {
-            black_box((o.option_type(), o.data(), o.link_layer_addr()));
-        }
-    }
-    if let Ok(p) = wire::MplsLabel::new_checked(bytes) {
-        black_box((p.label(), p.tc(), p.bos(), p.ttl(), p.payload()));
-    }
-    if let Ok(p) = wire::PbbITag::new_checked(bytes) {
-        black_box((
-            p.isid(),
-            p.pcp(),
-            p.customer_dst(),
-            p.ethertype(),
-            p.payload(),
-        ));
-    }
-    for t in wire::LldpTlvIter::new(bytes).flatten() {
-        black_box((t.tlv_type(), t.value(), t.id(), t.ttl()));
-    }
-    black_box(wire::LldpRepr::parse(bytes).ok());
-}
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
 
@@ -533,7 +377,7 @@ proptest! {
         let layout = extract(&bytes, 1, &mut key);
         prop_assert!(usize::from(layout.l3_offset) <= bytes.len());
         prop_assert!(usize::from(layout.l4_offset) <= bytes.len());
-        poke_views(&bytes);
+        wire::exercise_views(&bytes);
     }
 
     #[test]
@@ -557,7 +401,7 @@ proptest! {
             prop_assert!(usize::from(layout.l4_offset) < frame.len());
         }
         for start in [0, 14, 18, 22, 34, 54] {
-            poke_views(frame.get(start..).unwrap_or(&[]));
+            wire::exercise_views(frame.get(start..).unwrap_or(&[]));
         }
     }
 }

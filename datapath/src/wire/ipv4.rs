@@ -596,7 +596,7 @@ mod tests {
         p.set_ecn(2);
         assert_eq!((p.dscp(), p.ecn()), (0x3f, 2));
         p.set_ttl(1);
-        p.set_src_addr(Ipv4Addr::new(10, 0, 0, 1));
+        p.set_src_addr(Ipv4Addr::new(198, 51, 100, 1));
         p.set_header_len(24);
         p.set_version(4);
         assert_eq!((p.header_len(), p.version(), p.ttl()), (24, 4, 1));

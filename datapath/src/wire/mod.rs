@@ -211,6 +211,204 @@ impl fmt::Display for IpProtocol {
     }
 }
 
+/// Runs every view's `new_checked` over `bytes` and, where it succeeds, every getter and
+/// `Repr::parse`: the panic contract, exercised. For the fuzz target and property tests;
+/// not part of the API.
+#[doc(hidden)]
+pub fn exercise_views(bytes: &[u8]) {
+    use core::hint::black_box;
+    if let Ok(p) = EthernetFrame::new_checked(bytes) {
+        black_box((p.src_addr(), p.dst_addr(), p.ethertype(), p.payload()));
+        black_box(EthernetRepr::parse(&p).ok());
+    }
+    black_box(ethernet::snap_ethertype(bytes));
+    if let Ok(p) = VlanTag::new_checked(bytes) {
+        black_box((
+            p.tci(),
+            p.pcp(),
+            p.dei(),
+            p.vid(),
+            p.ethertype(),
+            p.payload(),
+        ));
+        black_box(VlanRepr::parse(&p).ok());
+    }
+    if let Ok(p) = MplsLabel::new_checked(bytes) {
+        black_box((p.label(), p.tc(), p.bos(), p.ttl(), p.payload()));
+        black_box(MplsRepr::parse(&p).ok());
+    }
+    if let Ok(p) = PbbITag::new_checked(bytes) {
+        black_box((
+            p.pcp(),
+            p.dei(),
+            p.uca(),
+            p.isid(),
+            p.customer_dst(),
+            p.customer_src(),
+        ));
+        black_box((p.ethertype(), p.payload(), PbbRepr::parse(&p).ok()));
+    }
+    if let Ok(p) = ArpPacket::new_checked(bytes) {
+        black_box((
+            p.hardware_type(),
+            p.protocol_type(),
+            p.hardware_len(),
+            p.protocol_len(),
+        ));
+        black_box((p.operation(), p.is_ethernet_ipv4()));
+        black_box((p.source_hardware_addr(), p.source_protocol_addr()));
+        black_box((p.target_hardware_addr(), p.target_protocol_addr()));
+        black_box(ArpRepr::parse(&p).ok());
+    }
+    if let Ok(p) = Ipv4Packet::new_checked(bytes) {
+        black_box((
+            p.version(),
+            p.header_len(),
+            p.dscp(),
+            p.ecn(),
+            p.total_len(),
+            p.ident(),
+        ));
+        black_box((
+            p.dont_frag(),
+            p.more_frags(),
+            p.frag_offset(),
+            p.is_fragment(),
+            p.ttl(),
+        ));
+        black_box((p.next_header(), p.checksum(), p.src_addr(), p.dst_addr()));
+        black_box((p.verify_checksum(), p.options(), p.payload()));
+        black_box(Ipv4Repr::parse(&p).ok());
+    }
+    if let Ok(p) = Ipv6Packet::new_checked(bytes) {
+        black_box((
+            p.version(),
+            p.traffic_class(),
+            p.dscp(),
+            p.ecn(),
+            p.flow_label(),
+        ));
+        black_box((
+            p.payload_len(),
+            p.next_header(),
+            p.hop_limit(),
+            p.src_addr(),
+            p.dst_addr(),
+        ));
+        black_box((p.payload(), Ipv6Repr::parse(&p).ok()));
+    }
+    if let Ok(p) = Ipv6ExtHeader::new_checked(bytes) {
+        black_box((p.next_header(), p.header_len(), p.data()));
+    }
+    if let Ok(p) = Ipv6FragmentHeader::new_checked(bytes) {
+        black_box((p.next_header(), p.frag_offset(), p.more_frags(), p.ident()));
+    }
+    if let Ok(p) = IpAuthHeader::new_checked(bytes) {
+        black_box((
+            p.next_header(),
+            p.header_len(),
+            p.spi(),
+            p.seq_number(),
+            p.icv(),
+        ));
+    }
+    let ph = PseudoHeader::V4 {
+        src: core::net::Ipv4Addr::LOCALHOST,
+        dst: core::net::Ipv4Addr::BROADCAST,
+    };
+    if let Ok(p) = TcpPacket::new_checked(bytes) {
+        black_box((
+            p.src_port(),
+            p.dst_port(),
+            p.seq_number(),
+            p.ack_number(),
+            p.header_len(),
+        ));
+        black_box((
+            p.flags(),
+            p.fin(),
+            p.syn(),
+            p.rst(),
+            p.psh(),
+            p.ack(),
+            p.urg(),
+        ));
+        black_box((
+            p.window_len(),
+            p.checksum(),
+            p.urgent_at(),
+            p.options(),
+            p.payload(),
+        ));
+        black_box((p.verify_checksum(&ph), TcpRepr::parse(&p, &ph).ok()));
+    }
+    if let Ok(p) = UdpPacket::new_checked(bytes) {
+        black_box((
+            p.src_port(),
+            p.dst_port(),
+            p.len(),
+            p.is_empty(),
+            p.checksum(),
+        ));
+        black_box((
+            p.payload(),
+            p.verify_checksum(&ph),
+            UdpRepr::parse(&p, &ph).ok(),
+        ));
+    }
+    if let Ok(p) = SctpPacket::new_checked(bytes) {
+        black_box((
+            p.src_port(),
+            p.dst_port(),
+            p.verification_tag(),
+            p.checksum(),
+            p.chunks(),
+        ));
+    }
+    if let Ok(p) = Icmpv4Packet::new_checked(bytes) {
+        black_box((
+            p.msg_type(),
+            p.msg_code(),
+            p.checksum(),
+            p.echo_ident(),
+            p.echo_seq_no(),
+        ));
+        black_box((p.data(), p.verify_checksum(), Icmpv4Repr::parse(&p).ok()));
+    }
+    if let Ok(p) = Icmpv6Packet::new_checked(bytes) {
+        black_box((p.msg_type(), p.msg_code(), p.checksum(), p.header_len()));
+        black_box((
+            p.check_message_len().ok(),
+            p.echo_ident(),
+            p.echo_seq_no(),
+            p.neighbor_flags(),
+        ));
+        black_box((
+            p.router_advert(),
+            p.target_addr(),
+            p.redirect_dest(),
+            p.payload(),
+        ));
+        for o in p.nd_options().flatten() {
+            black_box((
+                o.option_type(),
+                o.total_len(),
+                o.data(),
+                o.link_layer_addr(),
+            ));
+        }
+        let ph6 = PseudoHeader::V6 {
+            src: std::net::Ipv6Addr::LOCALHOST,
+            dst: std::net::Ipv6Addr::UNSPECIFIED,
+        };
+        black_box((p.verify_checksum(&ph6), Icmpv6Repr::parse(&p, &ph6).ok()));
+    }
+    for t in LldpTlvIter::new(bytes).flatten() {
+        black_box((t.tlv_type(), t.value_len(), t.value(), t.id(), t.ttl()));
+    }
+    black_box(LldpRepr::parse(bytes).ok());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -340,8 +340,8 @@ mod tests {
         // A datagram whose checksum, after changing the source port, would be 0x0000 from
         // scratch: UDP must send 0xffff.
         let ph = PseudoHeader::V4 {
-            src: Ipv4Addr::new(10, 0, 0, 1),
-            dst: Ipv4Addr::new(10, 0, 0, 2),
+            src: Ipv4Addr::new(198, 51, 100, 1),
+            dst: Ipv4Addr::new(198, 51, 100, 2),
         };
         let mut b = [0u8, 1, 0, 2, 0, 8, 0, 0];
         let mut p = UdpPacket::new_unchecked(&mut b[..]);
