@@ -143,8 +143,8 @@ pub fn counters(v: &View<'_>) -> String {
     let st = &v.stats;
     let _ = writeln!(
         s,
-        "switch frames={} flooded={} unicast={} filtered={} runts={} oversize={} bad_requests={} ports_created={} ports_removed={} unknown_senders={} mac_entries={} mac_evictions={}",
-        st.frames, st.flooded, st.unicast, st.filtered, st.runts, st.oversize, st.bad_requests,
+        "switch frames={} rx_batches={} flooded={} unicast={} filtered={} runts={} oversize={} bad_requests={} ports_created={} ports_removed={} unknown_senders={} mac_entries={} mac_evictions={}",
+        st.frames, st.rx_batches, st.flooded, st.unicast, st.filtered, st.runts, st.oversize, st.bad_requests,
         st.ports_created, st.ports_removed, st.unknown_senders, v.macs.len(), v.macs.evictions()
     );
     s

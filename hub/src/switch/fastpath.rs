@@ -103,6 +103,7 @@ impl Switch {
 
     /// Forwards frames `from..to` of the current batch, all received on `in_port`.
     pub(super) fn forward_range(&mut self, in_port: u32, from: usize, to: usize) {
+        self.stats.rx_batches += 1;
         let now_ms = self.start.elapsed().as_millis() as u64;
         let max_ports = self.ports.len();
         let capture_time = (self.captures > 0).then(unix_micros);

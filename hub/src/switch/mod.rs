@@ -128,6 +128,8 @@ struct PortSlot {
 pub struct SwitchStats {
     /// Frames decided (accepted for forwarding).
     pub frames: u64,
+    /// Receive calls that returned frames (frames / rx_batches = the mean batch size).
+    pub rx_batches: u64,
     /// Frames flooded.
     pub flooded: u64,
     /// Frames unicast to a learned port.
