@@ -22,6 +22,14 @@
 //! queue is non-empty, new frames for that port join its tail so order is kept. Ports are
 //! level-triggered and read one batch per wakeup, so a busy port cannot starve others.
 //!
+//! # Sleeping
+//!
+//! The loop sleeps in `epoll_wait` with no timeout. Periodic work (MAC aging every
+//! [`AGING_INTERVAL`], silent pending connections, rate-limit summaries) comes from a
+//! one-second periodic timerfd, so going to sleep arms no timer and waking cancels none:
+//! on a virtual machine each timer arm or cancel can cost an exit, paid per frame when
+//! traffic is sparse.
+//!
 //! # Control-plane rules
 //!
 //! A port lives exactly as long as its control connection: EOF or an error on it removes
@@ -75,6 +83,7 @@ const TOKEN_CONN: u64 = 2 << 32;
 const TOKEN_PORT: u64 = 3 << 32;
 const TOKEN_SHARED: u64 = 4 << 32;
 const TOKEN_STDIN: u64 = 5 << 32;
+const TOKEN_TIMER: u64 = 6 << 32;
 const TOKEN_INDEX: u64 = (1 << 32) - 1;
 
 static SIGNAL: AtomicI32 = AtomicI32::new(0);
@@ -155,6 +164,7 @@ pub struct Switch {
     args: SwitchArgs,
     log: Log,
     epoll: OwnedFd,
+    timer: OwnedFd,
     listeners: Vec<ControlListener>,
     conns: Vec<Option<Conn>>,
     ports: Vec<Option<PortSlot>>,
@@ -184,6 +194,7 @@ impl Switch {
         }
         // SAFETY: ep is a fresh descriptor we own.
         let epoll = unsafe { OwnedFd::from_raw_fd(ep) };
+        let timer = periodic_timer(Duration::from_secs(1)).map_err(io_err("timerfd"))?;
         let macs = MacTable::new(args.mac_table_size, args.mac_aging_secs * 1000);
         let forwarding = match args.mode {
             ModeArg::Hub => Forwarding::Hub(macs),
@@ -194,6 +205,7 @@ impl Switch {
             args,
             log,
             epoll,
+            timer,
             listeners: Vec::new(),
             conns: Vec::new(),
             ports: vec![None],
@@ -213,6 +225,8 @@ impl Switch {
             watch_stdin: false,
         };
         install_signal_handlers();
+        sw.epoll_add(sw.timer.as_raw_fd(), TOKEN_TIMER, libc::EPOLLIN as u32)
+            .map_err(io_err("epoll timer"))?;
         let argv0 = sw.args.argv0.clone();
         if sw.args.mode == ModeArg::Hub {
             sw.log
@@ -289,7 +303,7 @@ impl Switch {
             }
             // SAFETY: events is a valid array of 64 epoll_event.
             let n =
-                unsafe { libc::epoll_wait(self.epoll.as_raw_fd(), events.as_mut_ptr(), 64, 1000) };
+                unsafe { libc::epoll_wait(self.epoll.as_raw_fd(), events.as_mut_ptr(), 64, -1) };
             if n < 0 {
                 let e = io::Error::last_os_error();
                 if e.kind() == io::ErrorKind::Interrupted {
@@ -305,6 +319,7 @@ impl Switch {
                     TOKEN_CONN => self.on_conn(index, flags),
                     TOKEN_LISTENER => self.on_listener(index),
                     TOKEN_SHARED => self.on_shared(),
+                    TOKEN_TIMER => self.on_timer(),
                     TOKEN_STDIN if self.on_stdin() => {
                         self.log.line("EOF on stdin, cleaning up and exiting");
                         self.cleanup();
@@ -313,7 +328,9 @@ impl Switch {
                     _ => {}
                 }
             }
-            self.tick();
+            if self.captures > 0 {
+                self.pump_captures();
+            }
         }
         self.cleanup();
         Ok(())
@@ -436,41 +453,54 @@ impl Switch {
     }
 
     /// Once per loop turn: aging, stale pending connections, capture flushing.
-    fn tick(&mut self) {
+    /// Once a second (a periodic timerfd, so sleeping in epoll arms no timer): MAC aging
+    /// every [`AGING_INTERVAL`], silent pending connections, suppressed-line counts.
+    fn on_timer(&mut self) {
+        let mut expirations = [0u8; 8];
+        // SAFETY: reading the timerfd's 8-byte expiration count into our buffer.
+        unsafe {
+            libc::read(
+                self.timer.as_raw_fd(),
+                expirations.as_mut_ptr() as *mut libc::c_void,
+                8,
+            )
+        };
         let now = Instant::now();
         if now.duration_since(self.last_aging) >= AGING_INTERVAL {
             self.last_aging = now;
             let now_ms = self.start.elapsed().as_millis() as u64;
             self.forwarding.macs_mut().age(now_ms);
-            let stale: Vec<usize> = self
-                .conns
-                .iter()
-                .enumerate()
-                .filter_map(|(i, c)| match c.as_ref().map(|c| &c.state) {
-                    Some(ConnState::Pending { since, .. }) if since.elapsed() > PENDING_TIMEOUT => {
-                        Some(i)
-                    }
-                    _ => None,
-                })
-                .collect();
-            for c in stale {
-                self.stats.bad_requests += 1;
-                self.log.line(&format!(
-                    "Bad request: no complete request within {} s; connection closed",
-                    PENDING_TIMEOUT.as_secs()
-                ));
-                self.close_conn(c);
-            }
-            self.log.flush_suppressed();
         }
-        if self.captures > 0 {
-            for c in 0..self.conns.len() {
-                if matches!(
-                    self.conns[c].as_ref().map(|c| &c.state),
-                    Some(ConnState::Capture { .. })
-                ) {
-                    self.pump_conn(c);
+        let stale: Vec<usize> = self
+            .conns
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| match c.as_ref().map(|c| &c.state) {
+                Some(ConnState::Pending { since, .. }) if since.elapsed() > PENDING_TIMEOUT => {
+                    Some(i)
                 }
+                _ => None,
+            })
+            .collect();
+        for c in stale {
+            self.stats.bad_requests += 1;
+            self.log.line(&format!(
+                "Bad request: no complete request within {} s; connection closed",
+                PENDING_TIMEOUT.as_secs()
+            ));
+            self.close_conn(c);
+        }
+        self.log.flush_suppressed();
+    }
+
+    /// Writes what each capture stream has buffered (after every loop turn with captures).
+    fn pump_captures(&mut self) {
+        for c in 0..self.conns.len() {
+            if matches!(
+                self.conns[c].as_ref().map(|c| &c.state),
+                Some(ConnState::Capture { .. })
+            ) {
+                self.pump_conn(c);
             }
         }
     }
@@ -519,6 +549,35 @@ fn bind_listener(path: &Path) -> Result<UnixListener, StartError> {
         }
         Err(e) => Err(io_err(format!("binding '{}'", path.display()))(e)),
     }
+}
+
+/// A non-blocking timerfd that fires every `period`.
+fn periodic_timer(period: Duration) -> io::Result<OwnedFd> {
+    // SAFETY: plain timerfd_create.
+    let fd = unsafe {
+        libc::timerfd_create(
+            libc::CLOCK_MONOTONIC,
+            libc::TFD_NONBLOCK | libc::TFD_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: fd is a fresh descriptor we own.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    let ts = libc::timespec {
+        tv_sec: period.as_secs() as libc::time_t,
+        tv_nsec: period.subsec_nanos() as _,
+    };
+    let spec = libc::itimerspec {
+        it_interval: ts,
+        it_value: ts,
+    };
+    // SAFETY: arming our timerfd with a valid itimerspec.
+    if unsafe { libc::timerfd_settime(fd.as_raw_fd(), 0, &spec, std::ptr::null_mut()) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(fd)
 }
 
 fn install_signal_handlers() {
