@@ -463,3 +463,38 @@ fn daemon_detaches_and_keeps_serving() {
     assert!(!ctl.exists(), "the daemon removed its socket on SIGTERM");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn mac_aging_and_table_size_limit() {
+    let hub = Hub::start(
+        "feat-mac-opts",
+        &["--mac-aging", "1", "--mac-table-size", "4"],
+    );
+    let a = UmlClient::connect(&hub.ctl(), ClientStyle::Uml).unwrap();
+    let mut b = UmlClient::connect(&hub.ctl(), ClientStyle::Uml).unwrap();
+    let mut c = UmlClient::connect(&hub.ctl(), ClientStyle::Uml).unwrap();
+    for src in 1..=10u8 {
+        a.send(&frame(0xff, src, 60)).unwrap();
+    }
+    b.drain(Q).unwrap();
+    c.drain(Q).unwrap();
+    let macs = hub.ctl_cmd(&["macs"]);
+    assert_eq!(macs.lines().count(), 1 + 4, "at most 4 entries:\n{macs}");
+    let counters = hub.ctl_cmd(&["counters"]);
+    assert!(counters.contains("mac_evictions=6"), "{counters}");
+    // B is learned; unicast to it reaches only B ...
+    b.send(&frame(0xff, 0xb, 60)).unwrap();
+    c.drain(Q).unwrap();
+    a.send(&frame(0xb, 0x1, 61)).unwrap();
+    assert_eq!(b.drain(Q).unwrap().len(), 1);
+    assert!(c.drain(Q).unwrap().is_empty());
+    // ... until B is silent for longer than the aging time: then it floods again.
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(
+        !hub.ctl_cmd(&["macs"]).contains("02:00:00:00:00:0b"),
+        "aged out"
+    );
+    a.send(&frame(0xb, 0x1, 62)).unwrap();
+    assert_eq!(b.drain(Q).unwrap().len(), 1);
+    assert_eq!(c.drain(Q).unwrap().len(), 1, "unknown again: flooded");
+}
