@@ -204,3 +204,57 @@ fn sockets_named_after_the_control_path_are_the_listener_and_one_per_client() {
     assert!(hub.wait_log(|l| l.matches("Disconnect").count() == 3));
     assert_eq!(count(), 1, "idle again");
 }
+
+/// Like uml_switch, a switch whose stdin is a terminal exits cleanly on EOF (Ctrl-D).
+/// `script` gives it a pseudo-terminal and passes on the EOF of its own stdin.
+#[test]
+fn eof_on_a_terminal_stdin_cleans_up_and_exits() {
+    let dir = std::env::temp_dir().join(format!("fh-interop-tty-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ctl = dir.join("ctl");
+    let mut child = Command::new("script")
+        .args(["-q", "-e", "-c"])
+        .arg(format!(
+            "{} -unix {}",
+            env!("CARGO_BIN_EXE_flowlab-hub"),
+            ctl.display()
+        ))
+        .arg("/dev/null")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("script (Debian bsdutils)");
+    let t = Instant::now();
+    while !ctl.exists() {
+        assert!(
+            t.elapsed() < Duration::from_secs(5),
+            "the switch did not start"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    drop(child.stdin.take()); // EOF
+    let pid = child.id() as i32;
+    let (done, wait_done) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        if wait_done.recv_timeout(Duration::from_secs(10)).is_err() {
+            // SAFETY: ending the `script` we started, still unreaped (the main thread is
+            // blocked waiting for it), because the switch never reacted to EOF.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+    });
+    let t = Instant::now();
+    let out = child.wait_with_output().unwrap();
+    let _ = done.send(());
+    let _ = watchdog.join();
+    assert!(
+        t.elapsed() < Duration::from_secs(10),
+        "EOF did not stop the switch"
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("EOF on stdin, cleaning up and exiting"),
+        "{text}"
+    );
+    assert!(!ctl.exists(), "socket removed");
+    let _ = std::fs::remove_dir_all(&dir);
+}
