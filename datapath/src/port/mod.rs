@@ -128,21 +128,28 @@ impl RxBatch {
     }
 }
 
+/// Most bytes one [`OutputQueue`] holds, whatever its frame limit: a slow client cannot
+/// make the switch hold more than this for it (with jumbo frames, the frame limit alone
+/// would allow several megabytes per port).
+pub const OUTPUT_QUEUE_BYTES: usize = 2 << 20;
+
 /// A bounded FIFO of frames waiting for a full peer to drain.
 #[derive(Debug)]
 pub struct OutputQueue {
     frames: VecDeque<Vec<u8>>,
     spare: Vec<Vec<u8>>,
     limit: usize,
+    bytes: usize,
 }
 
 impl OutputQueue {
-    /// A queue holding at most `limit` frames.
+    /// A queue holding at most `limit` frames and [`OUTPUT_QUEUE_BYTES`] bytes.
     pub fn new(limit: usize) -> Self {
         OutputQueue {
             frames: VecDeque::new(),
             spare: Vec::new(),
             limit: limit.max(1),
+            bytes: 0,
         }
     }
 
@@ -158,12 +165,13 @@ impl OutputQueue {
 
     /// Appends a copy of `frame`; returns false (frame dropped) when the queue is full.
     pub fn push(&mut self, frame: &[u8]) -> bool {
-        if self.frames.len() >= self.limit {
+        if self.frames.len() >= self.limit || self.bytes + frame.len() > OUTPUT_QUEUE_BYTES {
             return false;
         }
         let mut buf = self.spare.pop().unwrap_or_default();
         buf.clear();
         buf.extend_from_slice(frame);
+        self.bytes += frame.len();
         self.frames.push_back(buf);
         true
     }
@@ -180,6 +188,7 @@ impl OutputQueue {
             let sent = port.send_batch(&refs[..n], errors)?;
             for _ in 0..sent {
                 if let Some(buf) = self.frames.pop_front() {
+                    self.bytes -= buf.len();
                     if self.spare.len() < 64 {
                         self.spare.push(buf);
                     }
@@ -197,6 +206,7 @@ impl OutputQueue {
     pub fn clear(&mut self) -> usize {
         let n = self.frames.len();
         self.frames.clear();
+        self.bytes = 0;
         n
     }
 }
@@ -223,5 +233,27 @@ pub(crate) fn cvt(ret: libc::c_int) -> io::Result<libc::c_int> {
         Err(io::Error::last_os_error())
     } else {
         Ok(ret)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_queue_bounds_frames_and_bytes() {
+        let mut q = OutputQueue::new(3);
+        assert!(q.push(&[1; 60]) && q.push(&[2; 60]) && q.push(&[3; 60]));
+        assert!(!q.push(&[4; 60]), "frame limit");
+        assert_eq!(q.clear(), 3);
+        let mut q = OutputQueue::new(100_000);
+        let jumbo = vec![0u8; 9216];
+        let mut n = 0;
+        while q.push(&jumbo) {
+            n += 1;
+        }
+        assert_eq!(n, OUTPUT_QUEUE_BYTES / 9216, "byte limit");
+        q.clear();
+        assert!(q.push(&jumbo), "clear frees the byte budget");
     }
 }
