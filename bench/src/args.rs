@@ -48,6 +48,8 @@ Scenarios (all by default):
   --rate-secs S         seconds per fixed-rate run and per search probe (2)
   --rate-size B         frame size (64)
   --burst B             most frames per sendmmsg when pacing (8)
+  --burst-gap-us G      least time between two paced batches, in µs (50); batches grow
+                        up to --burst to keep it
   --rate-search         find the no-drop rate of the reference switch, then run all there
   --rate-search-ref L   reference switch label (default: uml_switch if present, else first)
   --rate-multiples LIST run every switch at these multiples of the found rate (1), e.g. 1,2,4
@@ -122,6 +124,8 @@ pub struct Config {
     pub rate_size: usize,
     /// (d) most frames per sendmmsg.
     pub burst: usize,
+    /// `--burst-gap-us`.
+    pub burst_gap_us: f64,
     /// (d) search.
     pub rate_search: bool,
     /// (d) search reference label.
@@ -218,6 +222,7 @@ pub fn parse(args: &[String]) -> Result<Command> {
         rate_secs: 2.0,
         rate_size: 64,
         burst: 8,
+        burst_gap_us: 50.0,
         rate_search: false,
         rate_ref: None,
         rate_multiples: vec![1.0],
@@ -310,6 +315,7 @@ pub fn parse(args: &[String]) -> Result<Command> {
             "--rate-secs" | "--probe-secs" => c.rate_secs = parse_number(&value()?)?,
             "--rate-size" => c.rate_size = parse_int(&value()?)? as usize,
             "--burst" => c.burst = parse_int(&value()?)? as usize,
+            "--burst-gap-us" => c.burst_gap_us = value()?.parse().context("--burst-gap-us")?,
             "--rate-search" => c.rate_search = true,
             "--rate-search-ref" => c.rate_ref = Some(value()?),
             "--rate-multiples" => c.rate_multiples = parse_list(&value()?, parse_number)?,
@@ -400,8 +406,8 @@ fn validate(c: &Config) -> Result<()> {
     if c.rate_multiples.is_empty() || c.rate_multiples.iter().any(|&m| m <= 0.0) {
         bail!("--rate-multiples must be positive");
     }
-    if c.rate_secs <= 0.0 || c.burst == 0 {
-        bail!("--rate-secs and --burst must be positive");
+    if c.rate_secs <= 0.0 || c.burst == 0 || c.burst_gap_us <= 0.0 {
+        bail!("--rate-secs, --burst and --burst-gap-us must be positive");
     }
     Ok(())
 }

@@ -4,7 +4,7 @@
 //! receive queue is capped at `net.unix.max_dgram_qlen` datagrams: a switch that forwards a
 //! burst faster than the receiver reads, without queueing it itself, loses frames. The
 //! sender offers frames on a fixed schedule (frame i is due at i / rate), in small batches
-//! (`sendmmsg` of b frames every b / rate seconds, at least 50 µs apart up to `burst`
+//! (`sendmmsg` of b frames every b / rate seconds, at least `--burst-gap-us` (50) µs apart up to `burst`
 //! frames), sleeping with 1 ns timer slack and spinning the last few µs. When the sender
 //! itself was held up (descheduled) by more than two batches, it does not make up for it
 //! with a burst: the schedule slips, which shows as an offered rate below the target. Like UML, a frame
@@ -33,6 +33,8 @@ pub struct RateParams {
     pub size: usize,
     /// Most frames per `sendmmsg`.
     pub burst: usize,
+    /// Least time between two batches, in µs (batches grow up to `burst` to keep it).
+    pub burst_gap_us: f64,
     /// Client style (UML-like by default).
     pub kind: ClientKind,
 }
@@ -118,9 +120,9 @@ fn wait_until(start: Instant, deadline_ns: u64) {
     }
 }
 
-/// Frames per batch at `rate`: enough for batches ≥ 50 µs apart, at most `burst`.
-pub fn batch_for(rate: f64, burst: usize) -> u64 {
-    ((rate * 50e-6).ceil() as u64).clamp(1, burst.clamp(1, BATCH) as u64)
+/// Frames per batch at `rate`: enough for batches ≥ `gap_us` apart, at most `burst`.
+pub fn batch_for(rate: f64, burst: usize, gap_us: f64) -> u64 {
+    ((rate * gap_us * 1e-6).ceil() as u64).clamp(1, burst.clamp(1, BATCH) as u64)
 }
 
 /// Runs one fixed-rate measurement.
@@ -144,7 +146,7 @@ pub fn run(target: &Target, p: &RateParams) -> Result<RateResult> {
     let sender = &clients[0];
     let total = (p.rate * p.secs).round().max(1.0) as u64;
     let ns_per = 1e9 / p.rate;
-    let b = batch_for(p.rate, p.burst);
+    let b = batch_for(p.rate, p.burst, p.burst_gap_us);
     let base = Instant::now();
     let shared = RxShared::new(1, base);
 
@@ -349,9 +351,10 @@ mod tests {
     fn rounding_and_batches() {
         assert_eq!(round_rate(123_456.0), 123_000.0);
         assert_eq!(round_rate(99_949.0), 99_900.0);
-        assert_eq!(batch_for(10_000.0, 8), 1);
-        assert_eq!(batch_for(100_000.0, 8), 5);
-        assert_eq!(batch_for(1e6, 8), 8);
-        assert_eq!(batch_for(1e6, 100), BATCH as u64);
+        assert_eq!(batch_for(10_000.0, 8, 50.0), 1);
+        assert_eq!(batch_for(100_000.0, 8, 50.0), 5);
+        assert_eq!(batch_for(1e6, 8, 50.0), 8);
+        assert_eq!(batch_for(1e6, 100, 50.0), BATCH as u64);
+        assert_eq!(batch_for(50_000.0, 32, 640.0), 32);
     }
 }

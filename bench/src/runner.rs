@@ -453,6 +453,7 @@ fn rate_params(cfg: &Config, rate: f64) -> RateParams {
         secs: cfg.rate_secs,
         size: cfg.rate_size,
         burst: cfg.burst,
+        burst_gap_us: cfg.burst_gap_us,
         kind: ClientKind::Uml,
     }
 }
@@ -566,10 +567,10 @@ fn rate_table(cfg: &Config, suts: &mut [Sut]) -> Table {
         rate_columns(),
     );
     t.notes.push(format!(
-        "{} s per run; sender paced in batches of up to {} frames (≥ 50 µs apart); frames the \
+        "{} s per run; sender paced in batches of up to {} frames (≥ {} µs apart); frames the \
          switch refuses (EAGAIN) are dropped as UML does; loss % = (offered − delivered) ÷ \
          offered; median of {} runs.",
-        cfg.rate_secs, cfg.burst, cfg.repeat
+        cfg.rate_secs, cfg.burst, cfg.burst_gap_us, cfg.repeat
     ));
     let mut rates = Vec::new();
     if cfg.rate_search {
@@ -767,6 +768,7 @@ mod tests {
             secs: 0.1,
             size: 64,
             burst: 8,
+            burst_gap_us: 50.0,
             kind: ClientKind::Uml,
         };
         let r = rate_search::run(&target, &p).unwrap();
