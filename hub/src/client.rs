@@ -19,8 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use flowlab_datapath::port::unix_addr::{UnixAddr, SOCKADDR_UN_LEN};
-use flowlab_datapath::port::unix_dgram::{bind, dgram_socket, recv_batch_from, send_batch_to};
-use flowlab_datapath::port::{RxBatch, BATCH};
+use flowlab_datapath::port::unix_dgram::{bind, dgram_socket, send_batch_to};
 
 use crate::request::{UmlRequest, REQ_NEW_CONTROL};
 
@@ -52,7 +51,6 @@ pub struct UmlClient {
     local: UnixAddr,
     switch: UnixAddr,
     connected: bool,
-    batch: RxBatch,
 }
 
 static NEXT: AtomicU64 = AtomicU64::new(0);
@@ -132,7 +130,6 @@ impl UmlClient {
             local,
             switch,
             connected,
-            batch: RxBatch::new(65536),
         })
     }
 
@@ -188,16 +185,6 @@ impl UmlClient {
         Ok(out)
     }
 
-    /// Receives a batch without waiting; returns the count (frames in [`Self::batch`]).
-    pub fn recv_batch(&mut self) -> io::Result<usize> {
-        recv_batch_from(self.data.as_raw_fd(), &mut self.batch, None)
-    }
-
-    /// The frames of the last [`Self::recv_batch`].
-    pub fn batch(&self) -> &RxBatch {
-        &self.batch
-    }
-
     /// Waits until the data socket is readable or `timeout` passes.
     pub fn wait_readable(&self, timeout: Duration) -> io::Result<bool> {
         poll_one(self.data.as_raw_fd(), libc::POLLIN, timeout)
@@ -249,9 +236,6 @@ impl Drop for UmlClient {
         }
     }
 }
-
-/// Most frames one [`UmlClient::recv_batch`] returns.
-pub const CLIENT_BATCH: usize = BATCH;
 
 /// `poll` one descriptor for `events`.
 pub fn poll_one(fd: RawFd, events: libc::c_short, timeout: Duration) -> io::Result<bool> {

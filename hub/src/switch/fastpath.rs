@@ -44,7 +44,7 @@ impl Switch {
                         // A dump port only listens.
                         return;
                     }
-                    self.forward_batch(n, count);
+                    self.forward_range(n, 0, count);
                 }
                 Err(e) => {
                     slot.counters.rx_errors += 1;
@@ -95,10 +95,6 @@ impl Switch {
             self.forward_range(port, i, j);
             i = j;
         }
-    }
-
-    pub(super) fn forward_batch(&mut self, in_port: u32, count: usize) {
-        self.forward_range(in_port, 0, count);
     }
 
     /// Forwards frames `from..to` of the current batch, all received on `in_port`.

@@ -519,11 +519,6 @@ impl Switch {
             let _ = std::fs::remove_dir(d);
         }
     }
-
-    /// Switch-wide counters.
-    pub fn stats(&self) -> SwitchStats {
-        self.stats
-    }
 }
 
 fn bind_listener(path: &Path) -> Result<UnixListener, StartError> {
