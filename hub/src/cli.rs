@@ -11,6 +11,8 @@
 
 use std::path::PathBuf;
 
+use flowlab_ofagent::target::Target;
+
 /// uml_switch's default control socket.
 pub const DEFAULT_CTL: &str = "/tmp/uml.ctl";
 /// uml_switch's default v0 data socket.
@@ -56,6 +58,63 @@ pub struct SwitchArgs {
     pub port_queue: usize,
     /// `--quiet`: no per-address learning lines.
     pub quiet: bool,
+    /// OpenFlow mode: on when `--controller` or `--listen` is given.
+    pub openflow: Option<OpenFlowArgs>,
+    /// `--port N=raw:IFNAME` and `--port N=tap:DEV`: extra ports with fixed numbers.
+    pub extra_ports: Vec<ExtraPort>,
+}
+
+/// OpenFlow 1.0 and/or 1.3 on the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Protocols {
+    /// OpenFlow 1.0 (wire version 0x01).
+    pub of10: bool,
+    /// OpenFlow 1.3 (wire version 0x04).
+    pub of13: bool,
+}
+
+/// What the switch does while no controller is connected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailMode {
+    /// Flows still apply; table misses are dropped (1.3) or lost; no learning.
+    Secure,
+    /// The learning switch handles what the flow table does not.
+    Standalone,
+}
+
+/// Options of OpenFlow mode.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpenFlowArgs {
+    /// `--controller TARGET` (repeatable): active connections.
+    pub controllers: Vec<Target>,
+    /// `--listen ptcp:PORT[:IP]|punix:PATH` (repeatable): passive listeners.
+    pub listeners: Vec<Target>,
+    /// `--dpid HEX` (default: derived from the control socket path and pid).
+    pub dpid: Option<u64>,
+    /// `--fail-mode`.
+    pub fail_mode: FailMode,
+    /// `--protocols`.
+    pub protocols: Protocols,
+    /// `--tables N`: number of flow tables (default 254 for 1.3; 1.0 uses table 0 only).
+    pub tables: u8,
+}
+
+/// An extra port given on the command line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExtraPort {
+    /// The port number asked for.
+    pub number: u32,
+    /// What it is.
+    pub kind: ExtraPortKind,
+}
+
+/// The kinds of extra port.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExtraPortKind {
+    /// AF_PACKET on a host interface (such as one end of a veth pair).
+    Raw(String),
+    /// A tap device.
+    Tap(String),
 }
 
 /// A management request.
@@ -130,7 +189,15 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
         max_frame: DEFAULT_MAX_FRAME,
         port_queue: DEFAULT_PORT_QUEUE,
         quiet: false,
+        openflow: None,
+        extra_ports: Vec::new(),
     };
+    let mut controllers = Vec::new();
+    let mut listeners = Vec::new();
+    let mut dpid = None;
+    let mut fail_mode = None;
+    let mut protocols = None;
+    let mut tables = None;
     let mut compat_v0 = false;
     let mut unix_given = false;
     let mut i = 0;
@@ -179,6 +246,82 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
                 i += 1;
             }
             "--quiet" => s.quiet = true,
+            "--controller" => {
+                let v = value(i, a)?;
+                let t = Target::parse(&v).map_err(|e| UsageError(format!("--controller {e}")))?;
+                if t.is_passive() {
+                    return Err(UsageError(format!(
+                        "--controller {v}: a passive target belongs to --listen"
+                    )));
+                }
+                controllers.push(t);
+                i += 1;
+            }
+            "--listen" => {
+                let v = value(i, a)?;
+                let t = Target::parse(&v).map_err(|e| UsageError(format!("--listen {e}")))?;
+                if !t.is_passive() {
+                    return Err(UsageError(format!(
+                        "--listen {v}: use ptcp:PORT[:IP] or punix:PATH (an active target belongs to --controller)"
+                    )));
+                }
+                listeners.push(t);
+                i += 1;
+            }
+            "--dpid" => {
+                let v = value(i, a)?;
+                let hex = v.trim_start_matches("0x");
+                dpid = Some(
+                    u64::from_str_radix(hex, 16)
+                        .ok()
+                        .filter(|_| !hex.is_empty() && hex.len() <= 16)
+                        .ok_or_else(|| {
+                            UsageError(format!("--dpid takes up to 16 hex digits, not '{v}'"))
+                        })?,
+                );
+                i += 1;
+            }
+            "--fail-mode" => {
+                fail_mode = Some(match value(i, a)?.as_str() {
+                    "secure" => FailMode::Secure,
+                    "standalone" => FailMode::Standalone,
+                    v => {
+                        return Err(UsageError(format!(
+                            "--fail-mode takes secure or standalone, not '{v}'"
+                        )))
+                    }
+                });
+                i += 1;
+            }
+            "--protocols" => {
+                let v = value(i, a)?;
+                let mut p = Protocols {
+                    of10: false,
+                    of13: false,
+                };
+                for name in v.split(',') {
+                    match name.trim() {
+                        "OpenFlow10" => p.of10 = true,
+                        "OpenFlow13" => p.of13 = true,
+                        other => {
+                            return Err(UsageError(format!(
+                                "--protocols: '{other}' is not supported (OpenFlow10, OpenFlow13)"
+                            )))
+                        }
+                    }
+                }
+                protocols = Some(p);
+                i += 1;
+            }
+            "--tables" => {
+                tables = Some(number(&value(i, a)?, a, 1, 254)? as u8);
+                i += 1;
+            }
+            "--port" => {
+                let v = value(i, a)?;
+                s.extra_ports.push(parse_extra_port(&v)?);
+                i += 1;
+            }
             "--help" => return Ok(Command::Help),
             "--version" => return Ok(Command::Version),
             other => return Err(UsageError(format!("unknown argument '{other}'"))),
@@ -191,6 +334,37 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
     if !unix_given && s.vde_dir.is_none() {
         s.ctl = Some(PathBuf::from(DEFAULT_CTL));
     }
+    if controllers.is_empty() && listeners.is_empty() {
+        if dpid.is_some() || fail_mode.is_some() || protocols.is_some() || tables.is_some() {
+            return Err(UsageError(
+                "--dpid, --fail-mode, --protocols and --tables need OpenFlow mode (--controller or --listen)"
+                    .into(),
+            ));
+        }
+    } else {
+        if s.mode == ModeArg::Hub {
+            return Err(UsageError(
+                "-hub and OpenFlow mode (--controller, --listen) exclude each other".into(),
+            ));
+        }
+        s.openflow = Some(OpenFlowArgs {
+            controllers,
+            listeners,
+            dpid,
+            fail_mode: fail_mode.unwrap_or(FailMode::Secure),
+            protocols: protocols.unwrap_or(Protocols {
+                of10: true,
+                of13: true,
+            }),
+            tables: tables.unwrap_or(254),
+        });
+    }
+    let mut seen = std::collections::HashSet::new();
+    for p in &s.extra_ports {
+        if !seen.insert(p.number) {
+            return Err(UsageError(format!("--port {} given twice", p.number)));
+        }
+    }
     Ok(Command::Run(s))
 }
 
@@ -201,6 +375,34 @@ fn number(text: &str, flag: &str, min: u64, max: u64) -> Result<u64, UsageError>
             "{flag} takes a number from {min} to {max}, not '{text}'"
         ))),
     }
+}
+
+/// `N=raw:IFNAME` or `N=tap:DEV`.
+fn parse_extra_port(v: &str) -> Result<ExtraPort, UsageError> {
+    let bad = || UsageError(format!("--port takes N=raw:IFNAME or N=tap:DEV, not '{v}'"));
+    let (n, what) = v.split_once('=').ok_or_else(bad)?;
+    let number = n
+        .parse::<u32>()
+        .ok()
+        .filter(|&n| n >= 1 && (n as usize) < crate::switch::MAX_PORTS)
+        .ok_or_else(|| {
+            UsageError(format!(
+                "--port {v}: the port number must be 1 to {}",
+                crate::switch::MAX_PORTS - 1
+            ))
+        })?;
+    let (kind, name) = what.split_once(':').ok_or_else(bad)?;
+    if name.is_empty() || name.len() >= 16 {
+        return Err(UsageError(format!(
+            "--port {v}: an interface name has 1 to 15 characters"
+        )));
+    }
+    let kind = match kind {
+        "raw" => ExtraPortKind::Raw(name.into()),
+        "tap" => ExtraPortKind::Tap(name.into()),
+        _ => return Err(bad()),
+    };
+    Ok(ExtraPort { number, kind })
 }
 
 fn parse_ctl(rest: &[String]) -> Result<Command, UsageError> {
@@ -304,6 +506,65 @@ mod tests {
         );
         assert_eq!(a.tap.as_deref(), Some("t0"));
         assert!(a.daemon);
+    }
+
+    #[test]
+    fn openflow_options() {
+        let a = run("flowlab-hub -unix /tmp/s --controller tcp:127.0.0.1:6653 --controller unix:/tmp/c \
+             --listen ptcp:6634 --dpid 0000000000000001 --fail-mode standalone \
+             --protocols OpenFlow13 --port 1=raw:tg1 --port 7=tap:tap7");
+        let of = a.openflow.unwrap();
+        assert_eq!(of.controllers.len(), 2);
+        assert_eq!(of.listeners, vec![Target::parse("ptcp:6634").unwrap()]);
+        assert_eq!(of.dpid, Some(1));
+        assert_eq!(of.fail_mode, FailMode::Standalone);
+        assert_eq!(
+            of.protocols,
+            Protocols {
+                of10: false,
+                of13: true
+            }
+        );
+        assert_eq!(
+            a.extra_ports,
+            vec![
+                ExtraPort {
+                    number: 1,
+                    kind: ExtraPortKind::Raw("tg1".into())
+                },
+                ExtraPort {
+                    number: 7,
+                    kind: ExtraPortKind::Tap("tap7".into())
+                }
+            ]
+        );
+        let a = run("flowlab-hub --listen punix:/tmp/x");
+        let of = a.openflow.unwrap();
+        assert_eq!(of.fail_mode, FailMode::Secure);
+        assert!(of.protocols.of10 && of.protocols.of13);
+        assert!(run("flowlab-hub").openflow.is_none());
+    }
+
+    #[test]
+    fn bad_openflow_options_are_errors() {
+        for bad in [
+            "flowlab-hub --controller ptcp:6653",
+            "flowlab-hub --listen tcp:1.2.3.4:5",
+            "flowlab-hub --controller ssl:x:1",
+            "flowlab-hub --listen ptcp:1 --dpid xyz",
+            "flowlab-hub --listen ptcp:1 --dpid 12345678901234567",
+            "flowlab-hub --listen ptcp:1 --fail-mode open",
+            "flowlab-hub --listen ptcp:1 --protocols OpenFlow12",
+            "flowlab-hub --dpid 1",
+            "flowlab-hub -hub --listen ptcp:1",
+            "flowlab-hub --port 0=raw:x",
+            "flowlab-hub --port 1=veth:x",
+            "flowlab-hub --port 1=raw:",
+            "flowlab-hub --port 1=raw:a --port 1=raw:b",
+            "flowlab-hub --listen ptcp:1 --tables 0",
+        ] {
+            assert!(p(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

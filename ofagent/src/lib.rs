@@ -2,5 +2,10 @@
 //!
 //! Controller connections (active with backoff, passive for ovs-ofctl), the connection
 //! state machine, fail modes, and the mapping of messages onto the datapath pipeline.
-//! It is empty until the OpenFlow issue lands; `flowlab-hub` keeps a forwarding-mode seam
-//! (`hub::forwarding`) where it will plug in.
+//!
+//! - [`target`]: `tcp:`, `unix:`, `ptcp:`, `punix:` connection targets.
+//! - [`backoff`]: capped exponential backoff for active connections.
+#![warn(missing_docs)]
+
+pub mod backoff;
+pub mod target;
