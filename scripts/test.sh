@@ -9,7 +9,7 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 cargo build --workspace --bins --quiet
 # The fuzz targets must build (running them is scripts/fuzz.sh).
-for f in datapath/fuzz hub/fuzz; do
+for f in datapath/fuzz hub/fuzz openflow/fuzz; do
   [ -f $f/Cargo.toml ] && cargo build --quiet --manifest-path $f/Cargo.toml --target-dir target/fuzz
 done
 mkdir -p target

@@ -510,9 +510,11 @@ mod tests {
 
     #[test]
     fn openflow_options() {
-        let a = run("flowlab-hub -unix /tmp/s --controller tcp:127.0.0.1:6653 --controller unix:/tmp/c \
+        let a = run(
+            "flowlab-hub -unix /tmp/s --controller tcp:127.0.0.1:6653 --controller unix:/tmp/c \
              --listen ptcp:6634 --dpid 0000000000000001 --fail-mode standalone \
-             --protocols OpenFlow13 --port 1=raw:tg1 --port 7=tap:tap7");
+             --protocols OpenFlow13 --port 1=raw:tg1 --port 7=tap:tap7",
+        );
         let of = a.openflow.unwrap();
         assert_eq!(of.controllers.len(), 2);
         assert_eq!(of.listeners, vec![Target::parse("ptcp:6634").unwrap()]);

@@ -40,6 +40,8 @@ pub struct View<'a> {
     pub stats: SwitchStats,
     /// `--max-frame`.
     pub max_frame: usize,
+    /// OpenFlow mode: datapath id, connections and agent counters, one line each.
+    pub openflow: Vec<String>,
 }
 
 /// One port as listed.
@@ -79,6 +81,9 @@ pub fn show(v: &View<'_>) -> String {
         v.macs.evictions()
     );
     let _ = writeln!(s, "max frame: {} bytes", v.max_frame);
+    for line in &v.openflow {
+        let _ = writeln!(s, "openflow: {line}");
+    }
     let _ = writeln!(
         s,
         "frames: {} (flooded {}, unicast {}, filtered {}); dropped: {} runts, {} oversize",

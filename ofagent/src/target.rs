@@ -215,7 +215,10 @@ mod tests {
             Err(TargetError::BadAddress(_))
         ));
         assert!(matches!(Target::parse("unix:"), Err(TargetError::Empty(_))));
-        assert!(matches!(Target::parse("tcp::1"), Err(TargetError::Empty(_))));
+        assert!(matches!(
+            Target::parse("tcp::1"),
+            Err(TargetError::Empty(_))
+        ));
     }
 
     #[test]

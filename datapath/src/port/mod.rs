@@ -27,9 +27,12 @@
 //! All port kinds implement [`Port`]; new kinds (AF_PACKET, VXLAN, UML's vector transports)
 //! slot in beside [`unix_dgram::UnixDgramPort`] and [`tap::TapPort`].
 
+mod raw;
 pub mod tap;
 pub mod unix_addr;
 pub mod unix_dgram;
+
+pub use raw::{RawPort, RawPortError};
 
 use std::collections::VecDeque;
 use std::io;
@@ -80,6 +83,17 @@ impl RxBatch {
         }
     }
 
+    /// A batch with no buffers (allocates nothing): a placeholder while the real batch is
+    /// borrowed elsewhere. Receiving into it fails.
+    pub fn empty() -> Self {
+        RxBatch {
+            bufs: Vec::new(),
+            lens: [0; BATCH],
+            truncated: [false; BATCH],
+            count: 0,
+        }
+    }
+
     /// Number of buffers.
     pub fn capacity(&self) -> usize {
         BATCH
@@ -87,7 +101,7 @@ impl RxBatch {
 
     /// Size of each buffer.
     pub fn buf_len(&self) -> usize {
-        self.bufs[0].len()
+        self.bufs.first().map_or(0, |b| b.len())
     }
 
     /// Frames received by the last `recv_batch`.

@@ -46,6 +46,9 @@ mod field {
 /// Length of the header.
 pub const HEADER_LEN: usize = field::DATA.start;
 
+/// Offset of the checksum field (after the type and code word).
+pub const CHECKSUM_OFFSET: usize = field::CHECKSUM.start;
+
 /// A view of an ICMPv4 message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Icmpv4Packet<T: AsRef<[u8]>> {

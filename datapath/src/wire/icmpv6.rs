@@ -100,6 +100,12 @@ mod field {
 /// Length of the common header (type, code, checksum, four message-specific bytes).
 pub const HEADER_LEN: usize = field::COMMON_END;
 
+/// Offset of the checksum field (after the type and code word).
+pub const CHECKSUM_OFFSET: usize = field::CHECKSUM.start;
+
+/// Offset of the target address of a neighbor solicitation or advertisement.
+pub const ND_TARGET_OFFSET: usize = field::TARGET_ADDR.start;
+
 /// Neighbor advertisement flag: sender is a router.
 pub const NEIGH_FLAG_ROUTER: u8 = 0x80;
 /// Neighbor advertisement flag: sent in response to a solicitation.

@@ -330,6 +330,19 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Ipv4Packet<T> {
         self.rewrite_word(field::VER_DSCP_WORD, |p| p.set_dscp(value));
     }
 
+    /// Sets the ECN (low 2 bits of `value`) and fixes the header checksum incrementally.
+    #[inline]
+    pub fn rewrite_ecn(&mut self, value: u8) {
+        self.rewrite_word(field::VER_DSCP_WORD, |p| p.set_ecn(value));
+    }
+
+    /// Sets the protocol and fixes the header checksum incrementally (the transport
+    /// checksum, whose pseudo-header holds the protocol too, is the caller's).
+    #[inline]
+    pub fn rewrite_next_header(&mut self, value: IpProtocol) {
+        self.rewrite_word(field::TTL_PROTO_WORD, |p| p.set_next_header(value));
+    }
+
     /// Sets the source address, fixes the header checksum incrementally, and returns the
     /// old address (for the transport checksum's pseudo-header).
     #[inline]

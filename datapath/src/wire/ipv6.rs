@@ -24,6 +24,9 @@ mod field {
 /// Length of the fixed header.
 pub const HEADER_LEN: usize = field::DST_ADDR.end;
 
+/// Offset of the next-header field of the fixed header.
+pub const NEXT_HEADER_OFFSET: usize = field::NXT_HDR;
+
 const FLOW_LABEL_MASK: u32 = 0x000f_ffff;
 
 /// A view of an IPv6 packet.

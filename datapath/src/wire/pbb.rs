@@ -29,6 +29,9 @@ mod field {
 /// Length of the I-tag plus the customer MACs and EtherType.
 pub const HEADER_LEN: usize = field::PAYLOAD.start;
 
+/// Offset of the customer destination address: where the customer frame starts.
+pub const CUSTOMER_DST_OFFSET: usize = field::CUSTOMER_DST.start;
+
 /// Largest I-SID (24 bits).
 pub const ISID_MAX: u32 = 0x00ff_ffff;
 const PCP_SHIFT: u32 = 29;

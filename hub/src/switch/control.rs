@@ -495,6 +495,7 @@ impl Switch {
             macs: self.forwarding.macs(),
             stats: self.stats,
             max_frame: self.args.max_frame,
+            openflow: self.of.as_ref().map_or_else(Vec::new, |o| o.describe()),
         }
     }
 }

@@ -44,7 +44,11 @@ impl Switch {
                         // A dump port only listens.
                         return;
                     }
-                    self.forward_range(n, 0, count);
+                    if self.of.is_some() {
+                        self.of_forward_range(n, 0, count);
+                    } else {
+                        self.forward_range(n, 0, count);
+                    }
                 }
                 Err(e) => {
                     slot.counters.rx_errors += 1;
@@ -92,7 +96,11 @@ impl Switch {
             while j < count && shared.by_addr.get(&shared.addrs[j]) == Some(&port) {
                 j += 1;
             }
-            self.forward_range(port, i, j);
+            if self.of.is_some() {
+                self.of_forward_range(port, i, j);
+            } else {
+                self.forward_range(port, i, j);
+            }
             i = j;
         }
     }
@@ -206,11 +214,19 @@ impl Switch {
         if !self.port_exists(p) {
             return;
         }
+        // The batch moves out while its frames are sent (a move, no allocation).
+        let batch = std::mem::replace(&mut self.batch, RxBatch::empty());
         let mut refs: [&[u8]; BATCH] = [&[]; BATCH];
         for (r, &i) in refs.iter_mut().zip(indices) {
-            *r = self.batch.frame(i as usize).0;
+            *r = batch.frame(i as usize).0;
         }
-        let frames = &refs[..indices.len()];
+        self.send_frames(p, &refs[..indices.len()], capture_time);
+        self.batch = batch;
+    }
+
+    /// Sends `frames` (at most [`BATCH`]) to port `p` in one call, queueing what a full
+    /// peer refuses.
+    pub(super) fn send_frames(&mut self, p: u32, frames: &[&[u8]], capture_time: Option<u64>) {
         if let Some(t) = capture_time {
             for f in frames {
                 capture_frame(&mut self.conns, &self.ports, p, Direction::Outbound, t, f);

@@ -40,6 +40,7 @@
 
 mod control;
 mod fastpath;
+mod openflow;
 mod ports;
 
 use std::collections::HashMap;
@@ -66,9 +67,11 @@ use crate::forwarding::{Decision, Forwarding};
 use crate::log::Log;
 use crate::mgmt::{self, MGMT_PREFIX};
 use crate::request::{Listener, RequestKind, UmlRequest, Version, MAX_REQUEST_LEN};
+use flowlab_ofagent::agent::{Agent, AgentConfig, AgentFailMode, VersionSet};
 
 use control::{Conn, ConnState, ControlListener};
 use fastpath::OutLists;
+use openflow::{OfState, TOKEN_OF_CONN, TOKEN_OF_LISTENER};
 use ports::{SharedV0, V0Port};
 
 /// A pending control connection that sent no complete request in this time is closed.
@@ -180,6 +183,8 @@ pub struct Switch {
     serial: u64,
     vde_dir_created: Option<PathBuf>,
     watch_stdin: bool,
+    /// OpenFlow mode's agent and connections (None in hub and learning modes).
+    of: Option<OfState>,
 }
 
 impl Switch {
@@ -194,7 +199,13 @@ impl Switch {
         }
         // SAFETY: ep is a fresh descriptor we own.
         let epoll = unsafe { OwnedFd::from_raw_fd(ep) };
-        let timer = periodic_timer(Duration::from_secs(1)).map_err(io_err("timerfd"))?;
+        // OpenFlow mode ticks at 100 ms: reconnect backoff, echo and flow timeouts.
+        let tick = if args.openflow.is_some() {
+            OF_TICK
+        } else {
+            Duration::from_secs(1)
+        };
+        let timer = periodic_timer(tick).map_err(io_err("timerfd"))?;
         let macs = MacTable::new(args.mac_table_size, args.mac_aging_secs * 1000);
         let forwarding = match args.mode {
             ModeArg::Hub => Forwarding::Hub(macs),
@@ -223,7 +234,12 @@ impl Switch {
             serial: 0,
             vde_dir_created: None,
             watch_stdin: false,
+            of: None,
         };
+        if let Some(of) = &sw.args.openflow {
+            let agent = build_agent(of, &sw.args)?;
+            sw.of = Some(OfState::new(agent, &of.controllers));
+        }
         install_signal_handlers();
         sw.epoll_add(sw.timer.as_raw_fd(), TOKEN_TIMER, libc::EPOLLIN as u32)
             .map_err(io_err("epoll timer"))?;
@@ -255,6 +271,12 @@ impl Switch {
                     .log
                     .error(&format!("TUNSETIFF failed for tap device '{dev}': {e}")),
             }
+        }
+        for extra in sw.args.extra_ports.clone() {
+            sw.open_extra_port(&extra)?;
+        }
+        if let Some(of) = sw.args.openflow.clone() {
+            sw.start_openflow(&of.listeners)?;
         }
         if let Some(data) = sw.args.compat_v0_data.clone() {
             sw.bind_shared_v0(&data)?;
@@ -320,6 +342,8 @@ impl Switch {
                     TOKEN_LISTENER => self.on_listener(index),
                     TOKEN_SHARED => self.on_shared(),
                     TOKEN_TIMER => self.on_timer(),
+                    TOKEN_OF_LISTENER => self.on_of_listener(index),
+                    TOKEN_OF_CONN => self.on_of_conn(index, flags),
                     TOKEN_STDIN if self.on_stdin() => {
                         self.log.line("EOF on stdin, cleaning up and exiting");
                         self.cleanup();
@@ -327,6 +351,9 @@ impl Switch {
                     }
                     _ => {}
                 }
+            }
+            if self.of.is_some() {
+                self.of_flush_all();
             }
             if self.captures > 0 {
                 self.pump_captures();
@@ -465,6 +492,9 @@ impl Switch {
                 8,
             )
         };
+        if self.of.is_some() {
+            self.of_tick();
+        }
         let now = Instant::now();
         if now.duration_since(self.last_aging) >= AGING_INTERVAL {
             self.last_aging = now;
@@ -509,6 +539,7 @@ impl Switch {
         for n in 0..self.ports.len() {
             self.remove_port(n as u32);
         }
+        self.of_cleanup();
         for l in &self.listeners {
             let _ = std::fs::remove_file(&l.path);
         }
@@ -519,6 +550,48 @@ impl Switch {
             let _ = std::fs::remove_dir(d);
         }
     }
+}
+
+/// The periodic timer's period in OpenFlow mode.
+pub const OF_TICK: Duration = Duration::from_millis(100);
+
+/// The agent for OpenFlow mode, from the command line.
+fn build_agent(of: &crate::cli::OpenFlowArgs, args: &SwitchArgs) -> Result<Agent, StartError> {
+    use crate::cli::FailMode;
+    let dpid = of.dpid.unwrap_or_else(|| default_dpid(args));
+    let config = AgentConfig {
+        datapath_id: dpid,
+        versions: VersionSet {
+            of10: of.protocols.of10,
+            of13: of.protocols.of13,
+        },
+        fail_mode: match of.fail_mode {
+            FailMode::Secure => AgentFailMode::Secure,
+            FailMode::Standalone => AgentFailMode::Standalone,
+        },
+        n_tables: of.tables,
+        description: format!(
+            "flowlab-hub {} on {}",
+            env!("CARGO_PKG_VERSION"),
+            args.ctl
+                .as_ref()
+                .or(args.vde_dir.as_ref())
+                .map_or(String::new(), |p| p.display().to_string())
+        ),
+        ..AgentConfig::default()
+    };
+    Ok(Agent::new(config))
+}
+
+/// A datapath id unique per switch on this host: a locally administered MAC-like value
+/// from the pid and the control socket path (Open vSwitch also derives it from a MAC).
+fn default_dpid(args: &SwitchArgs) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    args.ctl.hash(&mut h);
+    args.vde_dir.hash(&mut h);
+    std::process::id().hash(&mut h);
+    (h.finish() & 0x0000_feff_ffff_ffff) | 0x0000_0200_0000_0000
 }
 
 fn bind_listener(path: &Path) -> Result<UnixListener, StartError> {

@@ -96,6 +96,9 @@ impl Switch {
             self.dump_ports.push(n);
         }
         self.stats.ports_created += 1;
+        if !dump {
+            self.of_port_added(n);
+        }
         Ok(())
     }
 
@@ -111,8 +114,38 @@ impl Switch {
         }
         self.dump_ports.retain(|&p| p != n);
         self.forwarding.macs_mut().purge_port(n);
+        if !slot.dump {
+            self.of_port_removed(n);
+        }
         self.stats.ports_removed += 1;
         drop(slot); // closes the socket and unlinks its file
+    }
+
+    /// Opens a `--port N=raw:IFNAME|tap:DEV` port under its fixed number.
+    pub(super) fn open_extra_port(&mut self, p: &crate::cli::ExtraPort) -> Result<(), StartError> {
+        use crate::cli::ExtraPortKind;
+        let (io, name, peer): (Box<dyn Port>, String, String) = match &p.kind {
+            ExtraPortKind::Raw(ifname) => {
+                let port =
+                    flowlab_datapath::port::RawPort::open(ifname).map_err(|e| StartError::Io {
+                        what: format!("--port {}=raw:{ifname}", p.number),
+                        source: io::Error::other(e.to_string()),
+                    })?;
+                (Box::new(port), format!("raw {ifname}"), ifname.clone())
+            }
+            ExtraPortKind::Tap(dev) => {
+                let port =
+                    TapPort::open(dev).map_err(io_err(format!("--port {}=tap:{dev}", p.number)))?;
+                (Box::new(port), format!("tap {dev}"), dev.clone())
+            }
+        };
+        if self.port_exists(p.number) {
+            return Err(io_err(format!("--port {}", p.number))(io::Error::other(
+                "port number taken",
+            )));
+        }
+        self.install_port(p.number, io, None, name, peer, false)
+            .map_err(io_err(format!("--port {}", p.number)))
     }
 
     pub(super) fn port_exists(&self, p: u32) -> bool {
