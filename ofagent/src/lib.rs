@@ -20,3 +20,6 @@ pub mod conn;
 mod datapath_ops;
 pub mod target;
 pub mod translate;
+
+#[cfg(test)]
+mod tests;
