@@ -1044,6 +1044,30 @@ fn sctp_rewrite(
     p.set_checksum(stored ^ before ^ after);
 }
 
+/// Fixes the transport checksum after the pseudo-header's protocol number changed from
+/// `old` to `new` (TCP at offset 16, UDP at 6 unless zero over IPv4, ICMPv6 at 2).
+fn fix_l4_for_proto(frame: &mut [u8], layout: &FrameLayout, old: u8, new: u8) {
+    if !layout.l4_complete {
+        return;
+    }
+    let at = usize::from(layout.l4_offset);
+    let csum_at = match (old, layout.l3) {
+        (6, _) => at + 16,
+        (17, _) => at + 6,
+        (58, L3Kind::Ipv6) => at + 2,
+        _ => return,
+    };
+    let Some(b) = frame.get_mut(csum_at..csum_at + 2) else {
+        return;
+    };
+    let c = u16::from_be_bytes([b[0], b[1]]);
+    if old == 17 && c == 0 && layout.l3 == L3Kind::Ipv4 {
+        return; // no UDP checksum over IPv4
+    }
+    let c = checksum::update_u16(c, u16::from(old), u16::from(new));
+    b.copy_from_slice(&c.to_be_bytes());
+}
+
 /// Fixes a TCP, UDP or ICMPv6 checksum whose IPv6 pseudo-header changed from `old` to
 /// `new` (an address).
 fn fix_l4_for_ipv6(frame: &mut [u8], layout: &FrameLayout, old: &[u8; 16], new: &[u8; 16]) {
@@ -1144,12 +1168,21 @@ fn set_field(v: FieldValue, frame: &mut [u8], layout: &mut FrameLayout) {
             }
         }
         IpProto => {
-            if let Some(mut ip) = ipv4_mut(frame, layout) {
-                ip.rewrite_next_header(IpProtocol::from(num as u8));
+            let new = num as u8;
+            let old = if let Some(mut ip) = ipv4_mut(frame, layout) {
+                let old = u8::from(ip.next_header());
+                ip.rewrite_next_header(IpProtocol::from(new));
+                Some(old)
             } else if let Some(chain) = ipv6_chain(frame, layout) {
-                if let Some(b) = frame.get_mut(chain.proto_at) {
-                    *b = num as u8;
-                }
+                frame.get_mut(chain.proto_at).map(|b| std::mem::replace(b, new))
+            } else {
+                None
+            };
+            // The transport checksum covers the protocol number in its pseudo-header:
+            // carry it over, so the checksum stays what a sender of the new protocol
+            // number would have computed over the same bytes.
+            if let Some(old) = old.filter(|&o| o != new) {
+                fix_l4_for_proto(frame, layout, old, new);
             }
             // What follows the IP header is now another protocol.
             relayout(frame, layout);

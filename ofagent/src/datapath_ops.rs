@@ -41,6 +41,9 @@ use crate::agent::{Agent, AgentConfig, AgentFailMode, FrameOutputs, Request};
 use crate::conn::{AsyncKind, OFP10};
 use crate::translate::{actions_to_dp, instructions_to_dp, match_from_dp, match_to_dp, ActionUse};
 
+/// Ethernet's minimum frame length without the FCS.
+const MIN_FRAME: usize = 60;
+
 /// Reusable buffers for frames through the pipeline.
 #[derive(Debug, Default)]
 pub(crate) struct Scratch {
@@ -470,12 +473,13 @@ impl Agent {
             return;
         }
         let mut frame = p.data;
+        let orig_len = frame.len();
         let mut po = std::mem::take(&mut self.scratch.out);
         let res = self
             .pipeline
             .packet_out(&mut frame, in_port.0, &actions, r.now, &mut po);
         match res {
-            Ok(()) => self.deliver(in_port.0, &frame, &po, r.now, out),
+            Ok(()) => self.deliver(in_port.0, &frame, orig_len, &po, out),
             Err(e) => self.error(r, pipeline_error(e)),
         }
         self.scratch.out = po;
@@ -496,22 +500,37 @@ impl Agent {
             return;
         }
         let mut po = std::mem::take(&mut self.scratch.out);
+        let orig_len = frame.len();
         self.pipeline.process(frame, in_port, now, &mut po);
-        self.deliver(in_port, frame, &po, now, out);
+        self.deliver(in_port, frame, orig_len, &po, out);
         self.scratch.out = po;
     }
 
     /// Carries out a pipeline result: port outputs, flooding, the learning switch, and
     /// packet-ins to the connections that take them.
+    ///
+    /// A frame that a pop made shorter than Ethernet's 60-byte minimum is padded back to
+    /// it with zeros, as a hardware port pads on transmit (a frame that arrived short
+    /// stays as short as it came).
     fn deliver(
         &mut self,
         in_port: u32,
         frame: &[u8],
+        orig_len: usize,
         po: &PipelineOutput,
-        _now: Duration,
         out: &mut FrameOutputs,
     ) {
+        let min_len = orig_len.min(MIN_FRAME);
+        let mut padded = Vec::new();
         for (o, bytes) in po.iter(frame) {
+            let bytes = if bytes.len() < min_len {
+                padded.clear();
+                padded.extend_from_slice(bytes);
+                padded.resize(min_len, 0);
+                padded.as_slice()
+            } else {
+                bytes
+            };
             match o.port {
                 OutputPort::Port(p) => {
                     if p != in_port && self.can_forward(p) {
