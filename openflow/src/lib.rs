@@ -23,6 +23,7 @@
 
 mod codec;
 mod error;
+pub mod flow_text;
 pub mod framer;
 pub mod model;
 pub mod v10;
