@@ -267,6 +267,7 @@ impl Agent {
         let mut buf = Vec::new();
         if flowlab_openflow::encode(max, 0, &Message::Hello(hello), &mut buf).is_ok() {
             conn.output.extend_from_slice(&buf);
+            self.stats.messages_out += 1;
         }
         self.conns[id] = Some(conn);
         id

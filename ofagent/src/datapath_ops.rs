@@ -572,7 +572,13 @@ impl Agent {
             .get(&in_port)
             .is_some_and(|p| p.config & port_config::NO_PACKET_IN != 0);
         for pi in po.packet_ins() {
-            let data = po.frame(pi.frame, frame);
+            let mut data = po.frame(pi.frame, frame);
+            if data.len() < min_len {
+                padded.clear();
+                padded.extend_from_slice(data);
+                padded.resize(min_len, 0);
+                data = padded.as_slice();
+            }
             if pi.reason == PacketInReason::NoMatch {
                 let standalone = self.config.fail_mode == AgentFailMode::Standalone
                     && !self.controller_connected();

@@ -7,14 +7,19 @@
 //!   check who got what.
 //! * [`vde`]: `vde_switch` and `vde_plug` processes (the VDE 2 tools from Debian).
 //! * [`guests`]: real User-Mode Linux guests on a busybox hostfs root.
+//! * [`openflow`]: network namespaces, `ovs-ofctl` and `tshark` as OpenFlow peers of the hub.
+//! * [`controllers`]: real OpenFlow controllers (ovs-testcontroller, os-ken), network
+//!   namespaces and veth hosts for the hub's OpenFlow mode.
 //! * [`proc`], [`tmp`]: process and temp-dir guards.
 //!
 //! Everything a test creates has a name with the test process's pid and a counter, so two
 //! runs can overlap, and is removed by a `Drop` guard, also when the test fails.
 
 pub mod collect;
+pub mod controllers;
 pub mod frames;
 pub mod guests;
+pub mod openflow;
 pub mod proc;
 pub mod switch;
 pub mod tmp;

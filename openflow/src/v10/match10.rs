@@ -152,7 +152,11 @@ impl MatchV10 {
             };
             f.push(OxmField::from_uint(OxmId::VlanVid, u64::from(vid)));
         }
-        if self.matches(w::DL_VLAN_PCP) {
+        // A priority only exists on a tagged frame: with `dl_vlan` = none (as
+        // ovs-testcontroller sends for untagged traffic) the priority is dropped, as Open
+        // vSwitch does, since OpenFlow 1.3 forbids VLAN_PCP beside VLAN_VID=NONE.
+        let untagged = self.matches(w::DL_VLAN) && self.dl_vlan == VLAN_NONE;
+        if self.matches(w::DL_VLAN_PCP) && !untagged {
             f.push(OxmField::from_uint(
                 OxmId::VlanPcp,
                 u64::from(self.dl_vlan_pcp),
