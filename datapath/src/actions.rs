@@ -1174,7 +1174,9 @@ fn set_field(v: FieldValue, frame: &mut [u8], layout: &mut FrameLayout) {
                 ip.rewrite_next_header(IpProtocol::from(new));
                 Some(old)
             } else if let Some(chain) = ipv6_chain(frame, layout) {
-                frame.get_mut(chain.proto_at).map(|b| std::mem::replace(b, new))
+                frame
+                    .get_mut(chain.proto_at)
+                    .map(|b| std::mem::replace(b, new))
             } else {
                 None
             };
