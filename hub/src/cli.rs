@@ -158,6 +158,15 @@ pub fn usage(argv0: &str) -> String {
          \x20 --max-frame BYTES      largest frame forwarded, bigger ones are dropped (default {DEFAULT_MAX_FRAME})\n\
          \x20 --port-queue FRAMES    per-port output queue for slow receivers (default {DEFAULT_PORT_QUEUE})\n\
          \x20 --quiet                no per-address learning lines\n\
+         OpenFlow mode (on when --controller or --listen is given):\n\
+         \x20 --controller TARGET    connect to a controller: tcp:HOST[:PORT] or unix:PATH (repeatable)\n\
+         \x20 --listen TARGET        accept OpenFlow clients (ovs-ofctl): ptcp:PORT[:IP] or punix:PATH (repeatable)\n\
+         \x20 --dpid HEX             datapath id (16 hex digits at most)\n\
+         \x20 --fail-mode MODE       secure or standalone (default secure)\n\
+         \x20 --protocols LIST       OpenFlow10,OpenFlow13 (default both)\n\
+         \x20 --tables N             flow tables (default 254)\n\
+         \x20 --port N=raw:IFNAME    port N is a host interface, over AF_PACKET (needs CAP_NET_RAW)\n\
+         \x20 --port N=tap:DEV       port N is a tap device\n\
          \x20 --help, --version\n\
          or : {argv0} ctl SOCKET show|ports|macs|counters\n\
          or : {argv0} ctl SOCKET capture PORT|all [-w FILE|-]\n",

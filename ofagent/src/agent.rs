@@ -928,8 +928,12 @@ impl Agent {
         sent
     }
 
+    /// Answers `r`; a reply with no form in the connection's version (a flow only 1.3
+    /// can express, asked for over 1.0) becomes an `EPERM` error rather than silence.
     pub(crate) fn reply(&mut self, r: &Request<'_>, msg: &Message) {
-        self.send(r.id, r.version, r.xid, msg);
+        if !self.send(r.id, r.version, r.xid, msg) {
+            self.error(r, ErrorCode::BadRequest(BadRequestCode::Eperm));
+        }
     }
 
     pub(crate) fn error(&mut self, r: &Request<'_>, code: ErrorCode) {

@@ -683,6 +683,23 @@ impl Agent {
                         }
                     })
                     .collect();
+                // A 1.0 controller sees the flows 1.0 can express (table 0, apply-actions
+                // of 1.0 actions); a 1.3 controller sees every flow.
+                let stats: Vec<FlowStats> = if v == OFP10 {
+                    stats
+                        .into_iter()
+                        .filter(|s| {
+                            let probe =
+                                Message::MultipartReply(flowlab_openflow::model::MultipartReply {
+                                    flags: 0,
+                                    body: MultipartReplyBody::Flow(vec![s.clone()]),
+                                });
+                            flowlab_openflow::encode(OFP10, 0, &probe, &mut Vec::new()).is_ok()
+                        })
+                        .collect()
+                } else {
+                    stats
+                };
                 // Keep each reply message well under 64 KiB.
                 let mut bodies: Vec<MultipartReplyBody> = stats
                     .chunks(100)
@@ -878,11 +895,8 @@ impl Agent {
             }
         };
         Some(pl::FlowStatsRequest {
-            table_id: if r.version == OFP10 {
-                TABLE_ALL
-            } else {
-                q.table_id
-            },
+            // 1.0 has one table: table 0.
+            table_id: if r.version == OFP10 { 0 } else { q.table_id },
             out_port: q.out_port.0,
             out_group: if r.version == OFP10 {
                 GROUP_ANY
