@@ -29,7 +29,7 @@
 #   OK in the baseline are run once more (only those cases, in a second tester run).
 # --rerun: re-run every transient failure once, even without a baseline. --no-rerun: never.
 # --timeout: per tester run, seconds (default by category: action 300, match/group 1800,
-#   meter 600; of10 300 each). A run cut short reports its remaining cases as MISSING.
+#   meter 1800; of10 300 each). A run cut short reports its remaining cases as MISSING.
 # --keep: keep the work directory (logs, OVS database, JSON results) and print its path.
 # --ovs-cache: keep Open vSwitch's datapath flow cache (the default OVS configuration, as
 #   in the anchor figures of shared/specs/openflow-peers.md). By default the harness sets
@@ -278,7 +278,7 @@ category_limit() {
   local suite=$1 cat=$2
   if [ -n "$TIMEOUT" ]; then echo "$TIMEOUT"; return; fi
   if [ "$suite" = of10 ]; then echo 300; return; fi
-  case "$cat" in action) echo 300 ;; meter) echo 600 ;; *) echo 1800 ;; esac
+  case "$cat" in action) echo 300 ;; meter) echo 1800 ;; *) echo 1800 ;; esac
 }
 
 RESULTS=()
