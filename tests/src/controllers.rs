@@ -1024,7 +1024,7 @@ mod tests {
 
     #[test]
     fn of_stats_from_show() {
-        let show = "mode: learning switch\n\
+        let show = "mode: openflow\n\
             openflow: datapath id 0000000000000001\n\
             openflow: messages in 10, out 5; flow mods 3; packet-ins 4; errors sent 1; fail-open frames 7\n\
             openflow: controller tcp:127.0.0.1:6653: connected\n\

@@ -473,7 +473,11 @@ impl Switch {
 
     pub(super) fn view(&self) -> mgmt::View<'_> {
         mgmt::View {
-            mode: self.forwarding.name(),
+            mode: if self.of.is_some() {
+                "openflow"
+            } else {
+                self.forwarding.name()
+            },
             uptime: self.start.elapsed(),
             now_ms: self.start.elapsed().as_millis() as u64,
             controls: self.listeners.iter().map(|l| l.path.as_path()).collect(),
