@@ -2040,3 +2040,41 @@ fn fan_out_is_bounded() {
     assert!(!s.outputs.is_empty());
     assert!(s.outputs.len() < 4096, "{}", s.outputs.len());
 }
+
+#[test]
+fn meter_remarks_the_excess_exactly() {
+    // The os-ken meter cases: 200 packets/s of DSCP 18 (AF21) through a 100 packets/s
+    // dscp_remark band with prec_level 1: half leave as AF22 (20), half as they came.
+    let mut p = pipeline(1, TableMiss::Drop);
+    let band = Band {
+        kind: BandKind::DscpRemark { prec_level: 1 },
+        rate: 100,
+        burst_size: 0,
+    };
+    p.meter_mod(&meter_mod(1, MeterFlags::PKTPS, vec![band]), T0)
+        .unwrap();
+    add(
+        &mut p,
+        0,
+        Match::catchall(),
+        1,
+        Instructions::apply(vec![Action::Output(2)]).with_meter(1),
+    );
+    let f = udp_dscp(18);
+    let (mut remarked, mut kept) = (0u32, 0u32);
+    for i in 0..1000u32 {
+        let now = Duration::from_millis(5) * i;
+        let seen = run_at(&mut p, &f, 1, now);
+        assert_eq!(seen.outputs.len(), 1, "a remark band never drops");
+        match seen.outputs[0].2[15] >> 2 {
+            20 => remarked += 1,
+            18 => kept += 1,
+            other => panic!("dscp {other}"),
+        }
+    }
+    assert!(
+        (500..=512).contains(&kept),
+        "{kept} kept, {remarked} remarked"
+    );
+    assert_eq!(remarked + kept, 1000);
+}
