@@ -1,0 +1,69 @@
+//! The apps that ship with the controller, chosen by name (`--apps hub,l2_learning`).
+//!
+//! | app | does |
+//! |---|---|
+//! | [`hub`] | floods every packet-in |
+//! | [`l2_learning`] | per-switch MAC learning; installs exact flows with idle timeouts |
+
+use crate::app::App;
+use crate::config::Config;
+
+pub mod hub;
+pub mod l2_learning;
+
+/// The names `--apps` accepts.
+pub const NAMES: [&str; 2] = ["hub", "l2_learning"];
+
+/// An app name that is not one of [`NAMES`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown app '{0}' (known: hub, l2_learning)")]
+pub struct UnknownApp(pub String);
+
+/// Splits a comma-separated app list (`"hub,l2_learning"`), dropping empty items.
+pub fn parse_list(list: &str) -> Vec<String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// Builds the named apps, in order, with their options from `config`.
+pub fn build(names: &[String], config: &Config) -> Result<Vec<Box<dyn App>>, UnknownApp> {
+    names
+        .iter()
+        .map(|n| -> Result<Box<dyn App>, UnknownApp> {
+            match n.as_str() {
+                "hub" => Ok(Box::new(hub::Hub::new(config.hub.clone()))),
+                "l2_learning" => Ok(Box::new(l2_learning::L2Learning::new(
+                    config.l2_learning.clone(),
+                ))),
+                other => Err(UnknownApp(other.into())),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn apps_are_built_by_name_in_order() {
+        let names = parse_list(" l2_learning, ,hub,");
+        assert_eq!(names, ["l2_learning", "hub"]);
+        let apps = build(&names, &Config::default()).unwrap();
+        let got: Vec<&str> = apps.iter().map(|a| a.name()).collect();
+        assert_eq!(got, ["l2_learning", "hub"]);
+        for n in NAMES {
+            assert_eq!(
+                build(&[n.to_string()], &Config::default()).unwrap()[0].name(),
+                n
+            );
+        }
+        assert_eq!(
+            build(&["routing".into()], &Config::default()).err(),
+            Some(UnknownApp("routing".into()))
+        );
+    }
+}
