@@ -10,6 +10,7 @@ use crate::traffic::ClientKind;
 /// Usage text.
 pub const USAGE: &str = "\
 usage: flowlab-bench datapath --switch 'CMD ... {ctl} ...' [--label NAME] [--switch ...] [options]
+       flowlab-bench controller [options]   (OpenFlow controllers; see `flowlab-bench controller --help`)
 
 Runs load over the uml_switch protocol against each switch in turn and prints markdown
 tables (medians of the repeats, ratios to the first switch).
@@ -157,6 +158,10 @@ pub enum Command {
     Help,
     /// Run the datapath benchmark.
     Datapath(Box<Config>),
+    /// Run the controller benchmark.
+    Controller(Box<crate::controller::args::ControllerConfig>),
+    /// Print the controller benchmark's usage.
+    ControllerHelp,
 }
 
 /// Parses `1500`, `200k`, `1.5M`, `2e5`.
@@ -196,7 +201,14 @@ pub fn parse(args: &[String]) -> Result<Command> {
     match it.next().map(String::as_str) {
         None | Some("-h" | "--help" | "help") => return Ok(Command::Help),
         Some("datapath") => {}
-        Some(other) => bail!("unknown command {other:?} (expected `datapath`)"),
+        Some("controller") => {
+            let rest: Vec<String> = it.cloned().collect();
+            return Ok(match crate::controller::args::parse(&rest)? {
+                Some(c) => Command::Controller(Box::new(c)),
+                None => Command::ControllerHelp,
+            });
+        }
+        Some(other) => bail!("unknown command {other:?} (expected `datapath` or `controller`)"),
     }
     let mut c = Config {
         argv: Vec::new(),
