@@ -434,7 +434,6 @@ impl Agent {
                     if let Some(c) = self.conn_mut(id) {
                         c.version = Some(v);
                     }
-                    self.on_negotiated(id);
                 }
                 None => {
                     let offered = peer
@@ -512,8 +511,6 @@ impl Agent {
         self.dispatch(&ctx, message, counters, out);
     }
 
-    fn on_negotiated(&mut self, _id: ConnId) {}
-
     fn dispatch(
         &mut self,
         r: &Request<'_>,
@@ -546,7 +543,7 @@ impl Agent {
                     .set_invalid_ttl_to_controller(r.version != OFP10 && c.flags & 4 != 0);
             }
             Message::BarrierRequest => self.reply(r, &Message::BarrierReply),
-            Message::FlowMod(m) => self.handle_flow_mod(r, m, out),
+            Message::FlowMod(m) => self.handle_flow_mod(r, m),
             Message::GroupMod(m) => self.handle_group_mod(r, m),
             Message::MeterMod(m) => self.handle_meter_mod(r, m),
             Message::PacketOut(p) => self.handle_packet_out(r, p, out),

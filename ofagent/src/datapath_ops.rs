@@ -160,12 +160,8 @@ fn removed_reason(r: FlowRemovedReason) -> u8 {
     }
 }
 
-fn out_port_filter(p: PortNo) -> u32 {
-    p.0
-}
-
 impl Agent {
-    pub(crate) fn handle_flow_mod(&mut self, r: &Request<'_>, m: FlowMod, out: &mut FrameOutputs) {
+    pub(crate) fn handle_flow_mod(&mut self, r: &Request<'_>, m: FlowMod) {
         let command = match m.command {
             FlowModCommand::Add => pl::FlowModCommand::Add,
             FlowModCommand::Modify => pl::FlowModCommand::Modify,
@@ -189,7 +185,7 @@ impl Agent {
                 return;
             }
         };
-        let instructions = match instructions_to_dp(&m.instructions, r.version) {
+        let instructions = match instructions_to_dp(&m.instructions) {
             Ok(x) => x,
             Err(code) => {
                 self.error(r, code);
@@ -222,7 +218,7 @@ impl Agent {
         // The out_port/out_group filters apply to deletes only (1.3 §A.3.4.1); 1.0 has
         // no out_group, and its modify commands add when nothing matches.
         if is_delete {
-            fm = fm.with_out(out_port_filter(m.out_port), m.out_group);
+            fm = fm.with_out(m.out_port.0, m.out_group);
         }
         fm.modify_adds = r.version == OFP10;
         // Which flows a modify will touch, to keep the side table in step.
@@ -284,7 +280,6 @@ impl Agent {
                 if m.buffer_id != NO_BUFFER && !(r.version == OFP10 && m.buffer_id == 0xffff) {
                     self.error(r, ErrorCode::BadRequest(BadRequestCode::BufferUnknown));
                 }
-                let _ = out;
             }
             Err(e) => {
                 let code = pipeline_error(e);
@@ -356,7 +351,7 @@ impl Agent {
         };
         let mut buckets = Vec::with_capacity(m.buckets.len());
         for b in &m.buckets {
-            match actions_to_dp(&b.actions, r.version, ActionUse::Flow) {
+            match actions_to_dp(&b.actions, ActionUse::Flow) {
                 Ok(actions) => buckets.push(pl::Bucket {
                     weight: b.weight,
                     watch_port: b.watch_port.0,
@@ -461,7 +456,7 @@ impl Agent {
             self.error(r, ErrorCode::BadRequest(BadRequestCode::BadPort));
             return;
         }
-        let actions = match actions_to_dp(&p.actions, r.version, ActionUse::PacketOut) {
+        let actions = match actions_to_dp(&p.actions, ActionUse::PacketOut) {
             Ok(a) => a,
             Err(code) => {
                 self.error(r, code);
@@ -544,18 +539,13 @@ impl Agent {
                 }
                 OutputPort::Flood | OutputPort::All => {
                     let flood = o.port == OutputPort::Flood;
-                    let targets: Vec<u32> = self
-                        .ports
-                        .iter()
-                        .filter(|(&n, p)| {
-                            n != in_port
-                                && p.config & (port_config::NO_FWD | port_config::PORT_DOWN) == 0
-                                && !(flood && p.config & port_config::NO_FLOOD != 0)
-                        })
-                        .map(|(&n, _)| n)
-                        .collect();
-                    for n in targets {
-                        out.push(n, bytes);
+                    for (&n, p) in &self.ports {
+                        if n != in_port
+                            && p.config & (port_config::NO_FWD | port_config::PORT_DOWN) == 0
+                            && !(flood && p.config & port_config::NO_FLOOD != 0)
+                        {
+                            out.push(n, bytes);
+                        }
                     }
                 }
                 OutputPort::Normal => out.push_normal(in_port, bytes),

@@ -166,7 +166,7 @@ fn hello_negotiates_and_features_describe_the_switch() {
 
 #[test]
 fn no_shared_version_gets_an_actionable_error_and_a_close() {
-    let mut h = Harness::new(AgentFailMode::Secure);
+    let mut out = FrameOutputs::default();
     let mut a = Agent::new(AgentConfig {
         versions: VersionSet {
             of10: true,
@@ -180,7 +180,7 @@ fn no_shared_version_gets_an_actionable_error_and_a_close() {
     assert_eq!(ours[0], 1, "a 1.0-only switch says hello as 1.0");
     let mut buf = Vec::new();
     flowlab_openflow::encode(4, 7, &Message::Hello(Hello::with_versions(&[4])), &mut buf).unwrap();
-    a.receive(id, &buf, T0, &NoCounters, &mut h.out);
+    a.receive(id, &buf, T0, &NoCounters, &mut out);
     let reply = a.pending(id).to_vec();
     let (_, m) = flowlab_openflow::decode(&reply).unwrap();
     match m {

@@ -105,11 +105,7 @@ pub enum ActionUse {
 }
 
 /// An OpenFlow action list as datapath actions.
-pub fn actions_to_dp(
-    actions: &[Action],
-    _version: u8,
-    used: ActionUse,
-) -> Result<Vec<DpAction>, ErrorCode> {
+pub fn actions_to_dp(actions: &[Action], used: ActionUse) -> Result<Vec<DpAction>, ErrorCode> {
     let mut out = Vec::with_capacity(actions.len());
     for a in actions {
         match a {
@@ -193,7 +189,7 @@ fn output_to_dp(port: PortNo, max_len: u16, used: ActionUse) -> Result<DpAction,
 }
 
 /// OpenFlow instructions as the pipeline's.
-pub fn instructions_to_dp(list: &[Instruction], version: u8) -> Result<Instructions, ErrorCode> {
+pub fn instructions_to_dp(list: &[Instruction]) -> Result<Instructions, ErrorCode> {
     let mut ins = Instructions::new();
     let mut seen = [false; 8];
     for i in list {
@@ -217,10 +213,10 @@ pub fn instructions_to_dp(list: &[Instruction], version: u8) -> Result<Instructi
                 ins.write_metadata = Some((*metadata, *mask))
             }
             Instruction::WriteActions(a) => {
-                ins.write_actions = Some(actions_to_dp(a, version, ActionUse::Flow)?)
+                ins.write_actions = Some(actions_to_dp(a, ActionUse::Flow)?)
             }
             Instruction::ApplyActions(a) => {
-                ins.apply_actions = Some(actions_to_dp(a, version, ActionUse::Flow)?)
+                ins.apply_actions = Some(actions_to_dp(a, ActionUse::Flow)?)
             }
             Instruction::ClearActions => ins.clear_actions = true,
             Instruction::Meter(m) => ins.meter = Some(*m),
@@ -313,7 +309,6 @@ mod tests {
                     queue_id: 7,
                 },
             ],
-            0x04,
             ActionUse::Flow,
         )
         .unwrap();
@@ -330,14 +325,14 @@ mod tests {
         ] {
             assert!(
                 matches!(
-                    actions_to_dp(std::slice::from_ref(&bad), 0x04, ActionUse::Flow),
+                    actions_to_dp(std::slice::from_ref(&bad), ActionUse::Flow),
                     Err(ErrorCode::BadAction(_))
                 ),
                 "{bad:?}"
             );
         }
         assert_eq!(
-            actions_to_dp(&[Action::output(PortNo::TABLE)], 0x04, ActionUse::PacketOut).unwrap(),
+            actions_to_dp(&[Action::output(PortNo::TABLE)], ActionUse::PacketOut).unwrap(),
             vec![DpAction::Table]
         );
     }
@@ -346,7 +341,7 @@ mod tests {
     fn duplicate_instructions_are_refused() {
         let i = vec![Instruction::ClearActions, Instruction::ClearActions];
         assert!(matches!(
-            instructions_to_dp(&i, 0x04),
+            instructions_to_dp(&i),
             Err(ErrorCode::BadInstruction(_))
         ));
         let i = vec![
@@ -356,7 +351,7 @@ mod tests {
             },
             Instruction::GotoTable(2),
         ];
-        let d = instructions_to_dp(&i, 0x04).unwrap();
+        let d = instructions_to_dp(&i).unwrap();
         assert_eq!(d.goto_table, Some(2));
         assert_eq!(d.write_metadata, Some((1, 1)));
     }

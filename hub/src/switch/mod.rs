@@ -237,7 +237,7 @@ impl Switch {
             of: None,
         };
         if let Some(of) = &sw.args.openflow {
-            let agent = build_agent(of, &sw.args)?;
+            let agent = build_agent(of, &sw.args);
             sw.of = Some(OfState::new(agent, &of.controllers));
         }
         install_signal_handlers();
@@ -556,7 +556,7 @@ impl Switch {
 pub const OF_TICK: Duration = Duration::from_millis(100);
 
 /// The agent for OpenFlow mode, from the command line.
-fn build_agent(of: &crate::cli::OpenFlowArgs, args: &SwitchArgs) -> Result<Agent, StartError> {
+fn build_agent(of: &crate::cli::OpenFlowArgs, args: &SwitchArgs) -> Agent {
     use crate::cli::FailMode;
     let dpid = of.dpid.unwrap_or_else(|| default_dpid(args));
     let config = AgentConfig {
@@ -580,7 +580,7 @@ fn build_agent(of: &crate::cli::OpenFlowArgs, args: &SwitchArgs) -> Result<Agent
         ),
         ..AgentConfig::default()
     };
-    Ok(Agent::new(config))
+    Agent::new(config)
 }
 
 /// A datapath id unique per switch on this host: a locally administered MAC-like value
