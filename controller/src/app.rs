@@ -26,6 +26,7 @@ use flowlab_openflow::model::{
 
 use crate::controller::Switches;
 use crate::event::{AppEvent, Event, EventKind, PacketInEvent};
+use crate::netview::NetworkView;
 use crate::switch_conn::SendError;
 use crate::view::{DatapathId, SwitchView};
 
@@ -226,6 +227,7 @@ impl Scratch {
 /// What a handler can do: read the view, talk to switches, post events.
 pub struct Ctx<'a> {
     pub(crate) switches: &'a mut Switches,
+    pub(crate) network: &'a mut NetworkView,
     pub(crate) posted: &'a mut Vec<AppEvent>,
     pub(crate) scratch: &'a mut Scratch,
     pub(crate) owner: u8,
@@ -255,6 +257,17 @@ impl Ctx<'_> {
     /// Every joined switch.
     pub fn switches(&self) -> impl Iterator<Item = &SwitchView> + '_ {
         self.switches.views()
+    }
+
+    /// The network view (links, hosts, names).
+    pub fn network(&self) -> &NetworkView {
+        self.network
+    }
+
+    /// The network view, to write. Its methods write only on change, and each change
+    /// posts its event (see [`crate::netview`]).
+    pub fn network_mut(&mut self) -> &mut NetworkView {
+        self.network
     }
 
     /// Posts an app event; it is dispatched after the current event.

@@ -58,6 +58,16 @@ pub struct Config {
     pub hub: crate::apps::hub::HubConfig,
     /// `[l2_learning]`.
     pub l2_learning: crate::apps::l2_learning::L2LearningConfig,
+    /// `[topology]`.
+    pub topology: crate::apps::topology::TopologyConfig,
+    /// `[hosts]`.
+    pub hosts: crate::apps::hosts::HostsConfig,
+    /// `[routing]`.
+    pub routing: crate::apps::routing::RoutingConfig,
+    /// `[acl]`.
+    pub acl: crate::apps::acl::AclConfig,
+    /// `[scan_detect]`.
+    pub scan_detect: crate::apps::scan_detect::ScanDetectConfig,
 }
 
 /// `[controller]`: how switch connections behave.
@@ -173,7 +183,7 @@ mod tests {
         for text in [
             "[l2_learning]\nidle_timout = 5\n",
             "[controller]\nport = 6653\n",
-            "[routing]\n",
+            "[router]\n",
             "top = 1\n",
         ] {
             let e = Config::from_toml(text).unwrap_err();

@@ -37,6 +37,7 @@ use crate::event::{
     AppEvent, BarrierReplyEvent, ErrorEvent, Event, EventKind, FlowRemovedEvent, PacketInEvent,
     PortReason, PortStatusEvent, StatsReplyEvent, SwitchJoin, SwitchLeave,
 };
+use crate::netview::NetworkView;
 use crate::switch_conn::{xid_owner, ConnConfig, Incoming, SendError, SwitchConn};
 use crate::view::{DatapathId, SwitchView};
 
@@ -146,6 +147,7 @@ struct Dispatcher<'a> {
     apps: &'a mut [Box<dyn App>],
     handlers: &'a [Vec<Handler>],
     switches: &'a mut Switches,
+    network: &'a mut NetworkView,
     posted: &'a mut Vec<AppEvent>,
     scratch: &'a mut Scratch,
     stats: &'a mut ControllerStats,
@@ -156,6 +158,7 @@ impl Dispatcher<'_> {
     fn ctx_for(&mut self, app: usize) -> (&mut dyn App, Ctx<'_>) {
         let ctx = Ctx {
             switches: self.switches,
+            network: self.network,
             posted: self.posted,
             scratch: self.scratch,
             // App i sends with owner i + 1 (0 is the core); at most 255 apps.
@@ -172,7 +175,9 @@ impl Dispatcher<'_> {
         let handlers = self.handlers;
         for h in &handlers[kind.index()] {
             let (app, mut ctx) = self.ctx_for(h.app);
-            if app.handle(event, &mut ctx) == Disposition::Stop {
+            let d = app.handle(event, &mut ctx);
+            self.network.take_pending(self.posted);
+            if d == Disposition::Stop {
                 break;
             }
         }
@@ -185,6 +190,7 @@ impl Dispatcher<'_> {
             self.stats.events[event.kind().index()] += 1;
             let (app, mut ctx) = self.ctx_for(owner - 1);
             app.handle(event, &mut ctx);
+            self.network.take_pending(self.posted);
         } else {
             self.dispatch(event);
         }
@@ -214,6 +220,7 @@ impl Dispatcher<'_> {
         for i in 0..self.apps.len() {
             let (app, mut ctx) = self.ctx_for(i);
             app.tick(&mut ctx);
+            self.network.take_pending(self.posted);
         }
     }
 
@@ -221,7 +228,9 @@ impl Dispatcher<'_> {
     fn leave(&mut self, id: ConnId, dpid: DatapathId) {
         if self.switches.by_dpid.get(&dpid) == Some(&id) {
             self.switches.by_dpid.remove(&dpid);
+            self.network.switch_gone(dpid, self.now);
             self.dispatch(&Event::SwitchLeave(SwitchLeave { dpid }));
+            self.network.take_pending(self.posted);
         }
     }
 
@@ -298,6 +307,7 @@ pub struct Controller {
     config: ConnConfig,
     framers: Vec<Framer>,
     switches: Switches,
+    network: NetworkView,
     apps: Vec<Box<dyn App>>,
     handlers: Vec<Vec<Handler>>,
     posted: Vec<AppEvent>,
@@ -342,6 +352,7 @@ impl Controller {
             config,
             framers: Vec::new(),
             switches: Switches::default(),
+            network: NetworkView::new(),
             apps,
             handlers,
             posted: Vec::new(),
@@ -380,6 +391,11 @@ impl Controller {
         v
     }
 
+    /// The network view: links, hosts, names, and the change feed.
+    pub fn network(&self) -> &NetworkView {
+        &self.network
+    }
+
     /// A connection.
     pub fn conn(&self, id: ConnId) -> Option<&SwitchConn> {
         self.switches.conns.get(id).and_then(Option::as_ref)
@@ -397,6 +413,7 @@ impl Controller {
                 apps: &mut self.apps,
                 handlers: &self.handlers,
                 switches: &mut self.switches,
+                network: &mut self.network,
                 posted: &mut self.posted,
                 scratch: &mut self.scratch,
                 stats: &mut self.stats,

@@ -3,7 +3,7 @@
 //! Two sources, one type. OpenFlow events come from switches (join and leave, port
 //! status, packet-in, flow removed, statistics, barrier and error replies) and borrow
 //! the received bytes where they can: a packet-in is a [`PacketInView`] over the message
-//! as read, so dispatching one copies nothing. App events ([`AppEvent`]: hosts and links)
+//! as read, so dispatching one copies nothing. App events ([`AppEvent`]: hosts, links, names, scans)
 //! are posted by apps through [`Ctx::post`](crate::app::Ctx::post) and dispatched after
 //! the event being handled, in the order posted, to whoever registered for their kind.
 
@@ -44,11 +44,17 @@ pub enum EventKind {
     LinkUp,
     /// A link is gone (posted by an app).
     LinkDown,
+    /// A host's IPv4 address was learned or changed (posted by an app).
+    HostAddress,
+    /// A name was bound to an address (posted by an app).
+    NameBound,
+    /// A host contacted too many unknown destinations (posted by an app).
+    ScanSuspected,
 }
 
 impl EventKind {
     /// Every kind, in declaration order.
-    pub const ALL: [EventKind; 13] = [
+    pub const ALL: [EventKind; 16] = [
         EventKind::SwitchJoin,
         EventKind::SwitchLeave,
         EventKind::PortStatus,
@@ -62,6 +68,9 @@ impl EventKind {
         EventKind::HostLeave,
         EventKind::LinkUp,
         EventKind::LinkDown,
+        EventKind::HostAddress,
+        EventKind::NameBound,
+        EventKind::ScanSuspected,
     ];
 
     /// The number of kinds.
@@ -237,6 +246,24 @@ pub enum AppEvent {
     LinkUp(Link),
     /// A link is gone.
     LinkDown(Link),
+    /// A host's IPv4 address was learned or changed.
+    HostAddress(Host),
+    /// A name (lower-case, no trailing dot) was bound to an address.
+    NameBound {
+        /// The name.
+        name: String,
+        /// The address.
+        ipv4: Ipv4Addr,
+    },
+    /// A host contacted more distinct unknown destinations than allowed.
+    ScanSuspected {
+        /// The host's MAC address.
+        mac: [u8; 6],
+        /// Its IPv4 address.
+        ipv4: Ipv4Addr,
+        /// The distinct unknown destinations it contacted within the window.
+        destinations: u32,
+    },
 }
 
 impl AppEvent {
@@ -248,6 +275,9 @@ impl AppEvent {
             AppEvent::HostLeave(_) => EventKind::HostLeave,
             AppEvent::LinkUp(_) => EventKind::LinkUp,
             AppEvent::LinkDown(_) => EventKind::LinkDown,
+            AppEvent::HostAddress(_) => EventKind::HostAddress,
+            AppEvent::NameBound { .. } => EventKind::NameBound,
+            AppEvent::ScanSuspected { .. } => EventKind::ScanSuspected,
         }
     }
 }

@@ -9,9 +9,19 @@
 //! else, for the cases a real agent cannot show: a switch that buffers packets, or one
 //! that leaves `PORT_DESC` unanswered.
 //!
-//! [`Harness::run`] moves bytes between the two sides until neither has anything left to
-//! say. Time moves only in [`Harness::advance`], which ticks every switch and the
-//! controller at the new time and runs again.
+//! Agents can be wired together: [`Harness::wire`] joins a port of one switch to a port
+//! of another, so a frame sent out of one end arrives at the other, as on a cable; this
+//! is how topology discovery, routing and flooding are tested on triangles and rings.
+//! [`Harness::cut`] and [`Harness::mend`] take a cable's link down and up on both ends
+//! (each switch reports a `PORT_STATUS`), and [`Harness::cut_silently`] breaks a cable
+//! without telling either switch, which only a link timeout can notice.
+//!
+//! [`Harness::run`] moves bytes between the switches and the controller, and frames along
+//! the cables, until nothing moves. A forwarding loop never stops moving, so `run` panics
+//! after [`MAX_ROUNDS`] rounds or [`MAX_WIRE_FRAMES`] frames on the cables in one run:
+//! a test that floods in a topology with loops fails instead of hanging. Time moves
+//! only in [`Harness::advance`], which ticks every switch and the controller at the new
+//! time and runs again.
 
 use std::time::Duration;
 
@@ -28,6 +38,20 @@ use crate::switch_conn::OFP13;
 
 /// Rounds of [`Harness::run`] before it gives up on a conversation that never ends.
 pub const MAX_ROUNDS: usize = 10_000;
+
+/// Frames carried by the cables in one [`Harness::run`] before it declares a storm.
+pub const MAX_WIRE_FRAMES: usize = 100_000;
+
+/// One end of a cable: (switch index, port number).
+pub type End = (usize, u32);
+
+#[derive(Debug, Clone, Copy)]
+struct Wire {
+    a: End,
+    b: End,
+    /// Carries frames (false after `cut` or `cut_silently`).
+    up: bool,
+}
 
 struct NoCounters;
 
@@ -171,6 +195,8 @@ pub struct Harness {
     now: Duration,
     out: FrameOutputs,
     buf: Vec<u8>,
+    wires: Vec<Wire>,
+    wire_frames: u64,
 }
 
 /// Where the clock starts.
@@ -185,7 +211,58 @@ impl Harness {
             now: T0,
             out: FrameOutputs::default(),
             buf: Vec::new(),
+            wires: Vec::new(),
+            wire_frames: 0,
         }
+    }
+
+    /// Joins port `a.1` of switch `a.0` to port `b.1` of switch `b.0` with a cable
+    /// (both must be agents). Frames sent out of either end arrive at the other.
+    pub fn wire(&mut self, a: End, b: End) {
+        self.wires.push(Wire { a, b, up: true });
+    }
+
+    fn wire_index(&self, a: End, b: End) -> Option<usize> {
+        self.wires
+            .iter()
+            .position(|w| (w.a == a && w.b == b) || (w.a == b && w.b == a))
+    }
+
+    /// Takes the cable between `a` and `b` down: both ports lose their link (each switch
+    /// sends a `PORT_STATUS`), and nothing crosses it. Then runs.
+    pub fn cut(&mut self, a: End, b: End) {
+        self.set_wire(a, b, false, true);
+    }
+
+    /// Breaks the cable between `a` and `b` without either switch noticing (no port
+    /// status): only a link timeout can tell. Then runs.
+    pub fn cut_silently(&mut self, a: End, b: End) {
+        self.set_wire(a, b, false, false);
+    }
+
+    /// Brings the cable between `a` and `b` back up (and both links). Then runs.
+    pub fn mend(&mut self, a: End, b: End) {
+        self.set_wire(a, b, true, true);
+    }
+
+    fn set_wire(&mut self, a: End, b: End, up: bool, tell: bool) {
+        let i = self
+            .wire_index(a, b)
+            .unwrap_or_else(|| panic!("no cable between {a:?} and {b:?}"));
+        self.wires[i].up = up;
+        if tell {
+            for (sw, port) in [a, b] {
+                if let Some(Node::Agent(ag)) = self.switches.get_mut(sw).map(|s| &mut s.node) {
+                    ag.agent.set_link(port, up);
+                }
+            }
+        }
+        self.run();
+    }
+
+    /// Frames the cables have carried so far.
+    pub fn wire_frames(&self) -> u64 {
+        self.wire_frames
     }
 
     /// The controller.
@@ -259,6 +336,7 @@ impl Harness {
     }
 
     /// Frames switch `sw` sent out of its ports since the last call: (port, frame).
+    /// Frames sent out of cabled ports are not here: they went down the cable.
     pub fn take_delivered(&mut self, sw: usize) -> Vec<(u32, Vec<u8>)> {
         match self.switches.get_mut(sw).map(|s| &mut s.node) {
             Some(Node::Agent(a)) => std::mem::take(&mut a.delivered),
@@ -308,8 +386,9 @@ impl Harness {
     /// Moves bytes both ways until no side has anything to send; returns the rounds
     /// taken. Panics after [`MAX_ROUNDS`] (a conversation that never ends is a bug).
     pub fn run(&mut self) -> usize {
+        let mut carried = 0usize;
         for round in 0..MAX_ROUNDS {
-            let mut moved = false;
+            let mut moved = self.carry(&mut carried);
             for s in &mut self.switches {
                 let Some(ctl) = s.ctl else { continue };
                 // Switch to controller.
@@ -357,7 +436,55 @@ impl Harness {
                 return round;
             }
         }
-        panic!("the switches and the controller still talk after {MAX_ROUNDS} rounds");
+        panic!(
+            "the switches and the controller still talk after {MAX_ROUNDS} rounds: \
+             a forwarding loop, or a conversation that never ends"
+        );
+    }
+
+    /// Moves frames sent out of cabled ports to the other ends; true if any moved.
+    fn carry(&mut self, carried: &mut usize) -> bool {
+        if self.wires.is_empty() {
+            return false;
+        }
+        let mut in_flight: Vec<(End, Vec<u8>)> = Vec::new();
+        for (i, s) in self.switches.iter_mut().enumerate() {
+            let Node::Agent(a) = &mut s.node else {
+                continue;
+            };
+            if a.delivered.is_empty() {
+                continue;
+            }
+            let wires = &self.wires;
+            a.delivered.retain_mut(|(port, frame)| {
+                let here = (i, *port);
+                let Some(w) = wires.iter().find(|w| w.a == here || w.b == here) else {
+                    return true;
+                };
+                if w.up {
+                    let there = if w.a == here { w.b } else { w.a };
+                    in_flight.push((there, std::mem::take(frame)));
+                }
+                false
+            });
+        }
+        if in_flight.is_empty() {
+            return false;
+        }
+        *carried += in_flight.len();
+        self.wire_frames += in_flight.len() as u64;
+        assert!(
+            *carried <= MAX_WIRE_FRAMES,
+            "more than {MAX_WIRE_FRAMES} frames on the cables in one run: a forwarding loop"
+        );
+        for ((sw, port), mut frame) in in_flight {
+            if let Some(Node::Agent(a)) = self.switches.get_mut(sw).map(|s| &mut s.node) {
+                self.out.clear();
+                a.agent.frame(port, &mut frame, self.now, &mut self.out);
+                record(&self.out, &mut a.delivered);
+            }
+        }
+        true
     }
 }
 
@@ -778,5 +905,48 @@ mod tests {
             .close_requested(ctl)
             .unwrap()
             .contains("dead"));
+    }
+
+    #[test]
+    fn cables_carry_frames_between_switches_and_cuts_stop_them() {
+        let config = Config::default();
+        let mut h = Harness::new(controller("l2_learning", &config));
+        let a = h.add_switch(agent_config(1, OFP13), &[1, 2]);
+        let b = h.add_switch(agent_config(2, OFP13), &[1, 2]);
+        h.wire((a, 2), (b, 2));
+        h.frame(a, 1, &frame([0xff; 6], mac(1), 1));
+        assert_eq!(
+            ports_of(&h.take_delivered(b)),
+            [1],
+            "flooded across the cable"
+        );
+        assert!(
+            h.take_delivered(a).is_empty(),
+            "port 2's copy went down the cable"
+        );
+        assert_eq!(h.wire_frames(), 1);
+        h.cut((a, 2), (b, 2));
+        h.frame(a, 1, &frame([0xff; 6], mac(1), 2));
+        assert!(
+            h.take_delivered(b).is_empty(),
+            "a cut cable carries nothing"
+        );
+        h.mend((b, 2), (a, 2));
+        h.frame(a, 1, &frame([0xff; 6], mac(1), 3));
+        assert_eq!(ports_of(&h.take_delivered(b)), [1]);
+    }
+
+    #[test]
+    #[should_panic(expected = "forwarding loop")]
+    fn flooding_around_a_triangle_is_caught_as_a_loop() {
+        let config = Config::default();
+        let mut h = Harness::new(controller("hub", &config));
+        let s: Vec<usize> = (1..=3)
+            .map(|d| h.add_switch(agent_config(d, OFP13), &[1, 2, 3]))
+            .collect();
+        h.wire((s[0], 2), (s[1], 3));
+        h.wire((s[1], 2), (s[2], 3));
+        h.wire((s[2], 2), (s[0], 3));
+        h.frame(s[0], 1, &frame([0xff; 6], mac(1), 1));
     }
 }

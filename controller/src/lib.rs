@@ -17,6 +17,7 @@
 //! | [`app`] | the [`App`](app::App) trait, handler registration, [`Ctx`](app::Ctx) and [`Flow`](app::Flow) |
 //! | [`controller`] | the core: connections, dispatch by priority, reply routing, output |
 //! | [`view`] | what is known about each switch (datapath id, ports, description) |
+//! | [`netview`] | the network view: links, hosts, names, written only on change, with a change feed |
 //! | [`apps`] | the shipped apps: `hub`, `l2_learning` |
 //! | [`config`] | the TOML configuration (unknown keys rejected) |
 //! | [`driver`] | tokio: listeners, outgoing connections, one task per switch, batched writes |
@@ -32,6 +33,7 @@ pub mod controller;
 pub mod driver;
 pub mod event;
 pub mod harness;
+pub mod netview;
 pub mod packet_in;
 pub mod switch_conn;
 pub mod view;

@@ -53,6 +53,65 @@ pub struct UmlClient {
     connected: bool,
 }
 
+/// True once a stream socket bound at `path` is listening, as seen from this thread's
+/// network namespace.
+///
+/// A switch binds its control path and only then calls `listen()`, so a client that
+/// connects as soon as the path exists can be refused in between (uml_switch and
+/// vde_switch have the same window). This reads `/proc/thread-self/net/unix`, where a
+/// listening socket carries the `__SO_ACCEPTCON` flag, so probing never touches the
+/// switch: no accepted-and-dropped connection shows up in its log. Without `/proc`, it
+/// falls back to the path being a socket. A switch in another network namespace lists
+/// its sockets there: see [`wait_listening_of`].
+pub fn is_listening(path: &Path) -> bool {
+    listening_in(Path::new("/proc/thread-self/net/unix"), path)
+}
+
+fn listening_in(table: &Path, path: &Path) -> bool {
+    const SO_ACCEPTCON: u32 = 0x0001_0000;
+    let Ok(table) = std::fs::read(table) else {
+        use std::os::unix::fs::FileTypeExt;
+        return std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_socket());
+    };
+    let want = path.as_os_str().as_encoded_bytes();
+    table.split(|&b| b == b'\n').skip(1).any(|line| {
+        // Num RefCount Protocol Flags Type St Inode Path
+        let mut cols = line.split(|&b| b == b' ').filter(|c| !c.is_empty());
+        let flags = cols.nth(3);
+        let path_col = cols.nth(3);
+        let listening = flags
+            .and_then(|f| std::str::from_utf8(f).ok())
+            .and_then(|f| u32::from_str_radix(f, 16).ok())
+            .is_some_and(|f| f & SO_ACCEPTCON != 0);
+        listening && path_col == Some(want)
+    })
+}
+
+/// Waits up to `limit` for [`is_listening`]; true if it became so.
+pub fn wait_listening(path: &Path, limit: Duration) -> bool {
+    poll(limit, || is_listening(path))
+}
+
+/// Waits up to `limit` until process `pid` (in whatever network namespace) has a socket
+/// listening at `path`; true if it came to be.
+pub fn wait_listening_of(pid: u32, path: &Path, limit: Duration) -> bool {
+    let table = PathBuf::from(format!("/proc/{pid}/net/unix"));
+    poll(limit, || table.exists() && listening_in(&table, path))
+}
+
+fn poll(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let start = std::time::Instant::now();
+    loop {
+        if done() {
+            return true;
+        }
+        if start.elapsed() >= limit {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 static NEXT: AtomicU64 = AtomicU64::new(0);
 
 impl UmlClient {
@@ -256,5 +315,39 @@ pub fn poll_one(fd: RawFd, events: libc::c_short, timeout: Duration) -> io::Resu
             return Err(e);
         }
         return Ok(r > 0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listening_is_told_apart_from_bound() {
+        let dir = std::env::temp_dir().join(format!("fh-listening-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let bound = dir.join("bound");
+        let listening = dir.join("listening");
+        // A stream socket bound but not listening: the window a client can hit.
+        // SAFETY: plain socket(2); the descriptor is owned right away.
+        let fd = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM, 0) };
+        assert!(fd >= 0);
+        // SAFETY: fd is fresh and ours.
+        let fd = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+        bind(fd.as_raw_fd(), &UnixAddr::pathname(&bound).unwrap()).unwrap();
+        assert!(bound.exists());
+        assert!(!is_listening(&bound));
+        assert!(!is_listening(&listening));
+        let _l = std::os::unix::net::UnixListener::bind(&listening).unwrap();
+        assert!(is_listening(&listening));
+        assert!(wait_listening(&listening, Duration::from_millis(10)));
+        assert!(!wait_listening(&bound, Duration::from_millis(20)));
+        assert!(wait_listening_of(
+            std::process::id(),
+            &listening,
+            Duration::from_millis(10)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -172,11 +172,10 @@ fn version_0_clients_through_the_shared_data_socket() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let t = Instant::now();
-    while !ctl.exists() {
-        assert!(t.elapsed() < Duration::from_secs(5));
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    assert!(
+        flowlab_hub::client::wait_listening(&ctl, Duration::from_secs(5)),
+        "the switch did not start listening"
+    );
     let data_addr = UnixAddr::pathname(&data).unwrap();
     let mut socks = Vec::new();
     let mut ctls = Vec::new();
@@ -222,11 +221,10 @@ fn vde_clients_get_pathname_sockets_and_wanted_ports() {
     let dir = std::env::temp_dir().join(format!("fh-vdedir-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let hub = Hub::start("feat-vde", &["--vde", dir.to_str().unwrap()]);
-    let t = Instant::now();
-    while !dir.join("ctl").exists() {
-        assert!(t.elapsed() < Duration::from_secs(5));
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    assert!(
+        flowlab_hub::client::wait_listening(&dir.join("ctl"), Duration::from_secs(5)),
+        "the switch did not start listening"
+    );
     let style = |port| ClientStyle::Vde {
         dir: dir.clone(),
         port,
@@ -332,11 +330,10 @@ fn tap_port_reaches_a_network_namespace() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let t = Instant::now();
-    while !ctl.exists() {
-        assert!(t.elapsed() < Duration::from_secs(5));
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    assert!(
+        flowlab_hub::client::wait_listening_of(child.id(), &ctl, Duration::from_secs(5)),
+        "the switch did not start listening"
+    );
     assert!(ok(&[
         "-n",
         &ns,

@@ -19,11 +19,10 @@ fn qemu_nic_vde_connects_and_its_frames_arrive() {
     let vde = std::env::temp_dir().join(format!("fh-qemu-vde-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&vde);
     let hub = Hub::start("interop-qemu", &["--vde", vde.to_str().unwrap()]);
-    let t = Instant::now();
-    while !vde.join("ctl").exists() {
-        assert!(t.elapsed() < Duration::from_secs(5));
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    assert!(
+        flowlab_hub::client::wait_listening(&vde.join("ctl"), Duration::from_secs(5)),
+        "the switch did not start listening"
+    );
     let mut listener = UmlClient::connect(&hub.ctl(), ClientStyle::Uml).unwrap();
     let mac = [0x52, 0x54, 0x00, 0x0f, 0x1a, 0xb0];
     let mut child = Command::new(qemu)
@@ -116,11 +115,10 @@ fn a_link_named_uml_switch_is_a_drop_in() {
         .stdout(std::fs::File::create(&out).unwrap())
         .spawn()
         .unwrap();
-    let t = Instant::now();
-    while !ctl.exists() {
-        assert!(t.elapsed() < Duration::from_secs(5));
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    assert!(
+        flowlab_hub::client::wait_listening(&ctl, Duration::from_secs(5)),
+        "the switch did not start listening"
+    );
     // Netkit finds the hub by its command line.
     let cmdline = std::fs::read(format!("/proc/{}/cmdline", child.id())).unwrap();
     let argv: Vec<String> = cmdline
@@ -224,14 +222,10 @@ fn eof_on_a_terminal_stdin_cleans_up_and_exits() {
         .stdout(Stdio::piped())
         .spawn()
         .expect("script (Debian bsdutils)");
-    let t = Instant::now();
-    while !ctl.exists() {
-        assert!(
-            t.elapsed() < Duration::from_secs(5),
-            "the switch did not start"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    assert!(
+        flowlab_hub::client::wait_listening(&ctl, Duration::from_secs(5)),
+        "the switch did not start listening"
+    );
     drop(child.stdin.take()); // EOF
     let pid = child.id() as i32;
     let (done, wait_done) = std::sync::mpsc::channel::<()>();

@@ -190,7 +190,7 @@ impl Switch {
                 exited = Some(st);
                 return true;
             }
-            sockets.iter().all(|s| is_socket(s))
+            sockets.iter().all(|s| flowlab_hub::client::is_listening(s))
         });
         if let Some(st) = exited {
             self.status = Some(st);

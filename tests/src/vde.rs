@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use crate::collect::Endpoint;
 use crate::proc::{alive, signal, wait_gone, wait_timeout, wait_until, ProcGuard};
-use crate::switch::{is_socket, read_lossy};
+use crate::switch::read_lossy;
 use crate::tmp::TempDir;
 
 /// A `vde_switch -d -p PIDFILE -s DIR` in its own temp dir. SIGTERMed (then SIGKILLed) by
@@ -63,7 +63,7 @@ impl VdeSwitch {
         let mut pid = 0;
         let ok = wait_until(Duration::from_secs(10), || {
             pid = read_lossy(&pidfile).trim().parse().unwrap_or(0);
-            pid > 0 && is_socket(&sock_dir.join("ctl"))
+            pid > 0 && flowlab_hub::client::is_listening(&sock_dir.join("ctl"))
         });
         let sw = VdeSwitch { pid, sock_dir, dir };
         assert!(

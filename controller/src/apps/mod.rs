@@ -4,19 +4,37 @@
 //! |---|---|
 //! | [`hub`] | floods every packet-in |
 //! | [`l2_learning`] | per-switch MAC learning; installs exact flows with idle timeouts |
+//! | [`topology`] | LLDP link discovery into the network view |
+//! | [`hosts`] | hosts: MAC, IPv4, location and names from ARP, DHCP and DNS |
+//! | [`routing`] | shortest paths over the topology; loop-safe flooding |
+//! | [`acl`] | a TOML policy over names and addresses, compiled into flows, reloadable |
+//! | [`scan_detect`] | posts `ScanSuspected` for hosts contacting many unknown destinations |
 
 use crate::app::App;
 use crate::config::Config;
 
+pub mod acl;
+pub mod hosts;
 pub mod hub;
 pub mod l2_learning;
+pub mod routing;
+pub mod scan_detect;
+pub mod topology;
 
 /// The names `--apps` accepts.
-pub const NAMES: [&str; 2] = ["hub", "l2_learning"];
+pub const NAMES: [&str; 7] = [
+    "hub",
+    "l2_learning",
+    "topology",
+    "hosts",
+    "routing",
+    "acl",
+    "scan_detect",
+];
 
 /// An app name that is not one of [`NAMES`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown app '{0}' (known: hub, l2_learning)")]
+#[error("unknown app '{0}' (known: hub, l2_learning, topology, hosts, routing, acl, scan_detect)")]
 pub struct UnknownApp(pub String);
 
 /// Splits a comma-separated app list (`"hub,l2_learning"`), dropping empty items.
@@ -37,6 +55,13 @@ pub fn build(names: &[String], config: &Config) -> Result<Vec<Box<dyn App>>, Unk
                 "hub" => Ok(Box::new(hub::Hub::new(config.hub.clone()))),
                 "l2_learning" => Ok(Box::new(l2_learning::L2Learning::new(
                     config.l2_learning.clone(),
+                ))),
+                "topology" => Ok(Box::new(topology::Topology::new(config.topology.clone()))),
+                "hosts" => Ok(Box::new(hosts::Hosts::new(config.hosts.clone()))),
+                "routing" => Ok(Box::new(routing::Routing::new(config.routing.clone()))),
+                "acl" => Ok(Box::new(acl::Acl::new(config.acl.clone()))),
+                "scan_detect" => Ok(Box::new(scan_detect::ScanDetect::new(
+                    config.scan_detect.clone(),
                 ))),
                 other => Err(UnknownApp(other.into())),
             }
@@ -62,8 +87,8 @@ mod tests {
             );
         }
         assert_eq!(
-            build(&["routing".into()], &Config::default()).err(),
-            Some(UnknownApp("routing".into()))
+            build(&["router".into()], &Config::default()).err(),
+            Some(UnknownApp("router".into()))
         );
     }
 }

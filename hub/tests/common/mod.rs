@@ -29,14 +29,10 @@ impl Hub {
             .stderr(log)
             .spawn()
             .unwrap();
-        let t = Instant::now();
-        while !ctl.exists() {
-            assert!(
-                t.elapsed() < Duration::from_secs(5),
-                "flowlab-hub did not bind its socket"
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        assert!(
+            flowlab_hub::client::wait_listening(&ctl, Duration::from_secs(5)),
+            "the switch did not start listening"
+        );
         Hub { child, dir }
     }
 
