@@ -431,7 +431,8 @@ impl PingStats {
         s
     }
 
-    fn from_output(out: &Output) -> PingStats {
+    /// From a finished ping's output.
+    pub fn from_output(out: &Output) -> PingStats {
         let text = String::from_utf8_lossy(&out.stdout);
         let mut s = PingStats::parse(&text);
         if s.summary.is_empty() {

@@ -10,6 +10,9 @@
 //! * [`openflow`]: network namespaces, `ovs-ofctl` and `tshark` as OpenFlow peers of the hub.
 //! * [`controllers`]: real OpenFlow controllers (ovs-testcontroller, os-ken), network
 //!   namespaces and veth hosts for the hub's OpenFlow mode.
+//! * [`flowlab_controller`]: the `flowlab-controller` binary, started on a unix socket.
+//! * [`triangle`]: three OpenFlow switches (flowlab-hub or Open vSwitch userspace) in a
+//!   triangle with a host each, for routing tests.
 //! * [`proc`], [`tmp`]: process and temp-dir guards.
 //!
 //! Everything a test creates has a name with the test process's pid and a counter, so two
@@ -17,12 +20,14 @@
 
 pub mod collect;
 pub mod controllers;
+pub mod flowlab_controller;
 pub mod frames;
 pub mod guests;
 pub mod openflow;
 pub mod proc;
 pub mod switch;
 pub mod tmp;
+pub mod triangle;
 pub mod vde;
 
 use std::sync::atomic::{AtomicU64, Ordering};

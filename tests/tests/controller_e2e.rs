@@ -21,8 +21,7 @@
 //! directory (or `$FLOWLAB_CONTROLLER_BIN`), like flowlab-hub: run
 //! `cargo build --workspace --bins` first.
 
-use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -30,93 +29,19 @@ use flowlab_hub::client::{ClientStyle, UmlClient};
 use flowlab_tests::collect::{gather, QUIET};
 use flowlab_tests::controllers::{hub_of_stats, wait_connected, FlowLine, HubOfStats};
 use flowlab_tests::frames::{frame, mac};
-use flowlab_tests::proc::{wait_until, ProcGuard};
+use flowlab_tests::flowlab_controller::FlowlabController;
+use flowlab_tests::proc::wait_until;
 use flowlab_tests::switch::{Switch, SwitchConfig, SwitchKind};
 use flowlab_tests::TempDir;
 
-/// The flowlab-controller binary: `$FLOWLAB_CONTROLLER_BIN`, else `flowlab-controller`
-/// in the cargo profile directory of the test executable.
-fn controller_bin() -> PathBuf {
-    if let Some(p) = std::env::var_os("FLOWLAB_CONTROLLER_BIN") {
-        let p = PathBuf::from(p);
-        assert!(
-            p.is_file(),
-            "FLOWLAB_CONTROLLER_BIN={} is not a file",
-            p.display()
-        );
-        return p;
-    }
-    let exe = std::env::current_exe().expect("current_exe");
-    let mut dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
-    if dir.file_name().is_some_and(|n| n == "deps") {
-        dir.pop();
-    }
-    let bin = dir.join("flowlab-controller");
-    assert!(
-        bin.is_file(),
-        "flowlab-controller not found at {}: run `cargo build --workspace --bins` first, \
-         or set FLOWLAB_CONTROLLER_BIN",
-        bin.display()
-    );
-    bin
-}
-
-/// A running flowlab-controller, stopped (SIGTERM, then SIGKILL) on drop.
-struct Controller {
-    proc: ProcGuard,
-    log: PathBuf,
-    socket: PathBuf,
-}
-
-impl Controller {
-    /// Starts the controller listening on `DIR/ctl.sock`, and also connecting out to
-    /// `connect` when given.
-    fn start(dir: &TempDir, apps: &str, connect: Option<&Path>) -> Controller {
-        let socket = dir.join("ctl.sock");
-        let log = dir.join("controller.log");
-        let out = File::create(&log).expect("controller log");
-        let err = out.try_clone().expect("controller log");
-        let mut cmd = Command::new(controller_bin());
-        cmd.arg("--listen")
-            .arg(format!("punix:{}", socket.display()))
-            .args(["--apps", apps])
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err);
-        if let Some(target) = connect {
-            cmd.arg("--connect")
-                .arg(format!("unix:{}", target.display()));
-        }
-        let mut c = Controller {
-            proc: ProcGuard::spawn(&mut cmd, libc::SIGTERM, Duration::from_secs(3))
-                .expect("spawning flowlab-controller"),
-            log,
-            socket,
-        };
-        let up = wait_until(Duration::from_secs(10), || {
-            c.socket.exists() || c.proc.exited().is_some()
-        });
-        assert!(
-            up && c.proc.exited().is_none(),
-            "flowlab-controller did not come up; log:\n{}",
-            c.log_text()
-        );
-        c
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Controller {
-    fn drop(&mut self) {
-        let _ = flowlab_tests::proc::stop_child(
-            &mut self.proc.child,
-            libc::SIGTERM,
-            Duration::from_secs(3),
-        );
-    }
+/// Starts the controller listening on `DIR/ctl.sock`, and also connecting out to
+/// `connect` when given.
+fn start_controller(dir: &TempDir, apps: &str, connect: Option<&Path>) -> FlowlabController {
+    let extra: Vec<String> = match connect {
+        Some(target) => vec!["--connect".into(), format!("unix:{}", target.display())],
+        None => Vec::new(),
+    };
+    FlowlabController::start(dir.path(), apps, &extra)
 }
 
 /// `ovs-ofctl dump-flows` on a unix socket; None when ovs-ofctl is not installed.
@@ -176,13 +101,13 @@ fn l2_learning_drives_the_hub(version: u8, dial: Dial) {
     ];
     let ctl = match dial {
         Dial::HubConnects => {
-            let ctl = Controller::start(&dir, "l2_learning", None);
+            let ctl = start_controller(&dir, "l2_learning", None);
             args.push("--controller".into());
-            args.push(format!("unix:{}", ctl.socket.display()));
+            args.push(format!("unix:{}", ctl.socket().display()));
             ctl
         }
         // Started first: it retries with backoff until the hub listens.
-        Dial::ControllerConnects => Controller::start(&dir, "l2_learning", Some(&of_socket)),
+        Dial::ControllerConnects => start_controller(&dir, "l2_learning", Some(&of_socket)),
     };
     let sw = Switch::start(SwitchKind::FlowlabHub, &SwitchConfig::switch().args(args));
     let connected = match dial {

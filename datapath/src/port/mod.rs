@@ -58,6 +58,12 @@ pub trait Port: std::fmt::Debug {
 
     /// A short description of the kind, for `ports` listings ("uml", "vde", "tap", ...).
     fn kind(&self) -> &'static str;
+
+    /// Whether the port's link is up (carrier), for ports that have one: a network
+    /// interface reports it, a socket to a client has none (None).
+    fn link_up(&self) -> Option<bool> {
+        None
+    }
 }
 
 /// Preallocated receive buffers for one batch.

@@ -56,7 +56,9 @@
 //! When the interface goes down the kernel posts `ENETDOWN` on the socket once and resumes
 //! delivery when it comes back up. A link going down is not a broken port: receive reports
 //! it as "nothing to read", and frames sent while it is down are counted as errors (lost,
-//! as on a cable with no carrier).
+//! as on a cable with no carrier). [`Port::link_up`] reads the interface's flags
+//! (`IFF_UP` and `IFF_RUNNING`, i.e. administratively up with carrier), so a switch can
+//! report the link's state to its controller as OpenFlow port status.
 
 use std::ffi::CString;
 use std::io;
@@ -273,9 +275,45 @@ impl RawPort {
     }
 }
 
+/// `struct ifreq` for `SIOCGIFFLAGS`: the name, then the flags (a short) in the union.
+#[repr(C)]
+struct IfReqFlags {
+    name: [libc::c_char; libc::IFNAMSIZ],
+    flags: libc::c_short,
+    _pad: [u8; 22],
+}
+
+impl RawPort {
+    /// The interface's flags, by name.
+    fn if_flags(&self) -> io::Result<libc::c_int> {
+        let mut req = IfReqFlags {
+            name: [0; libc::IFNAMSIZ],
+            flags: 0,
+            _pad: [0; 22],
+        };
+        for (d, s) in req
+            .name
+            .iter_mut()
+            .zip(self.name.bytes().take(libc::IFNAMSIZ - 1))
+        {
+            *d = s as libc::c_char;
+        }
+        // SAFETY: SIOCGIFFLAGS reads the name and writes the flags of a struct ifreq,
+        // which IfReqFlags lays out (40 bytes).
+        cvt(unsafe { libc::ioctl(self.fd.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) })?;
+        Ok(libc::c_int::from(req.flags) & 0xffff)
+    }
+}
+
 impl Port for RawPort {
     fn fd(&self) -> RawFd {
         self.fd.as_raw_fd()
+    }
+
+    fn link_up(&self) -> Option<bool> {
+        let want = libc::IFF_UP | libc::IFF_RUNNING;
+        // A vanished interface has no link.
+        Some(self.if_flags().is_ok_and(|f| f & want == want))
     }
 
     fn recv_batch(&mut self, batch: &mut RxBatch) -> io::Result<usize> {
@@ -929,7 +967,7 @@ mod tests {
         }
         let ns = Netns::new("ld");
         let name = ns.name.clone();
-        let (down_rx, down_errors, after) = ns.run(move || {
+        let (down_rx, down_errors, after, states) = ns.run(move || {
             let mut port = RawPort::open("fla").unwrap();
             let tx = plain_sender("flb");
             let link = |state: &str| {
@@ -939,7 +977,9 @@ mod tests {
                     .unwrap();
                 assert!(st.success());
             };
+            let up_before = port.link_up();
             link("down");
+            let down_state = port.link_up();
             let mut batch = RxBatch::new(2048);
             let down_rx = port.recv_batch(&mut batch).map_err(|e| e.to_string());
             let mut errors = 0;
@@ -950,8 +990,19 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(200));
             let sent = frame(10, &[(0x8100, 7)], 46);
             send_plain(&tx, &sent);
-            (down_rx, errors, collect(&mut port, 1) == vec![sent])
+            let up_after = port.link_up();
+            (
+                down_rx,
+                errors,
+                collect(&mut port, 1) == vec![sent],
+                (up_before, down_state, up_after),
+            )
         });
+        assert_eq!(
+            states,
+            (Some(true), Some(false), Some(true)),
+            "link state: up, down, up"
+        );
         assert_eq!(down_rx, Ok(0));
         assert_eq!(down_errors, 1, "a frame sent while down is counted");
         assert!(after, "frames flow again after link up");

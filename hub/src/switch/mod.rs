@@ -133,6 +133,8 @@ struct PortSlot {
     want_out: bool,
     dump: bool,
     registered: bool,
+    /// The link state last reported to the agent (ports with a carrier: raw, tap).
+    link_up: bool,
 }
 
 /// Switch-wide counters (per-port ones live in each port).

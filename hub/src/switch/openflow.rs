@@ -507,9 +507,20 @@ impl Switch {
         }
     }
 
-    /// The periodic timer in OpenFlow mode: agent timers (echo, expiry), reconnects.
+    /// The periodic timer in OpenFlow mode: link state of interface ports (a change is a
+    /// port status to the controllers, and a dead port for fast-failover groups), agent
+    /// timers (echo, expiry), reconnects.
     pub(super) fn of_tick(&mut self) {
         let Some(of) = self.of.as_mut() else { return };
+        for (n, slot) in self.ports.iter_mut().enumerate() {
+            let Some(slot) = slot.as_mut() else { continue };
+            if let Some(up) = slot.io.link_up() {
+                if up != slot.link_up {
+                    slot.link_up = up;
+                    of.agent.set_link(n as u32, up);
+                }
+            }
+        }
         let now = of.now();
         of.agent.tick(now, &mut of.outputs);
         self.of_send_outputs();

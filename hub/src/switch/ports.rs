@@ -91,6 +91,7 @@ impl Switch {
             want_out: false,
             dump,
             registered,
+            link_up: true,
         });
         if dump {
             self.dump_ports.push(n);
