@@ -8,7 +8,8 @@
 # to skip it.
 set -euo pipefail
 PKGS=(user-mode-linux uml-utilities vde2 busybox-static iproute2 iputils-ping tshark tcpdump qemu-system-x86
-  openvswitch-switch openvswitch-common openvswitch-testcontroller ethtool python3-venv)
+  openvswitch-switch openvswitch-common openvswitch-testcontroller ethtool python3-venv
+  chromium)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

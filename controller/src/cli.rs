@@ -2,12 +2,14 @@
 //!
 //! ```text
 //! flowlab-controller [--listen TARGET]... [--connect TARGET]... [--apps LIST]
-//!                    [--config FILE] [--quiet]
+//!                    [--config FILE] [--api [IP:]PORT [--api-any]] [--quiet]
 //! ```
 //!
 //! With neither `--listen` nor `--connect`, the controller listens on `ptcp:6653`
-//! (127.0.0.1). Without `--apps` it runs `l2_learning`.
+//! (127.0.0.1). Without `--apps` it runs `l2_learning`. `--api` serves the JSON API and
+//! the topology page; it takes loopback addresses only unless `--api-any` is given too.
 
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
 use flowlab_ofagent::target::Target;
@@ -20,10 +22,14 @@ usage: flowlab-controller [OPTIONS]
                      or punix:PATH; repeatable (default: ptcp:6653)
   --connect TARGET   connect to a switch listening on tcp:HOST[:PORT] or unix:PATH;
                      repeatable, reconnects with backoff
-  --apps LIST        apps to run, comma-separated, in order: hub, l2_learning
-                     (default: l2_learning)
+  --apps LIST        apps to run, comma-separated, in order: hub, l2_learning,
+                     topology, hosts, routing, acl, scan_detect (default: l2_learning)
   --config FILE      TOML options: [controller], one table per app; unknown keys
                      are errors
+  --api [IP:]PORT    serve the JSON API and the live topology page over HTTP on
+                     IP:PORT (IP defaults to 127.0.0.1; port 0 picks a free one)
+  --api-any          allow --api on an address that is not loopback (the API then
+                     answers anyone who can reach it)
   --quiet            do not log connections to stderr
   --help, --version
 ";
@@ -41,6 +47,10 @@ pub struct Args {
     pub config: Option<PathBuf>,
     /// `--quiet`.
     pub quiet: bool,
+    /// `--api`: where to serve the JSON API.
+    pub api: Option<SocketAddr>,
+    /// `--api-any`: a non-loopback `--api` address is allowed.
+    pub api_any: bool,
 }
 
 /// What the command line asks for.
@@ -79,6 +89,21 @@ pub enum CliError {
     /// `--apps` names no app.
     #[error("--apps names no app")]
     NoApps,
+    /// `--api` is not `[IP:]PORT`.
+    #[error("--api {0}: takes [IP:]PORT, as 127.0.0.1:8080, [::1]:8080 or 8080")]
+    BadApiAddress(String),
+    /// `--api` on an address that is not loopback, without `--api-any`.
+    #[error("--api {0}: not a loopback address; add --api-any to serve the API there")]
+    ApiNotLoopback(SocketAddr),
+}
+
+/// Parses `--api`'s value: `IP:PORT`, `[IPv6]:PORT`, or a port alone (on 127.0.0.1).
+pub fn parse_api_address(v: &str) -> Result<SocketAddr, CliError> {
+    if let Ok(port) = v.parse::<u16>() {
+        return Ok(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port));
+    }
+    v.parse::<SocketAddr>()
+        .map_err(|_| CliError::BadApiAddress(v.to_string()))
 }
 
 /// Parses the arguments (without the program name).
@@ -88,6 +113,8 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, CliErro
     let mut apps = None;
     let mut config = None;
     let mut quiet = false;
+    let mut api = None;
+    let mut api_any = false;
     let mut it = args.into_iter();
     while let Some(a) = it.next() {
         let (name, inline) = match a.split_once('=') {
@@ -136,7 +163,14 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, CliErro
                 apps = Some(list);
             }
             "--config" => config = Some(PathBuf::from(value(&mut it)?)),
+            "--api" => api = Some(parse_api_address(&value(&mut it)?)?),
+            "--api-any" => api_any = true,
             _ => return Err(CliError::Unknown(a)),
+        }
+    }
+    if let Some(a) = api {
+        if !a.ip().is_loopback() && !api_any {
+            return Err(CliError::ApiNotLoopback(a));
         }
     }
     if listen.is_empty() && connect.is_empty() {
@@ -148,6 +182,8 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, CliErro
         apps: apps.unwrap_or_else(|| vec!["l2_learning".into()]),
         config,
         quiet,
+        api,
+        api_any,
     }))
 }
 
@@ -175,6 +211,38 @@ mod tests {
         );
         assert_eq!(a.apps, ["l2_learning"]);
         assert!(a.connect.is_empty() && a.config.is_none() && !a.quiet);
+        assert!(a.api.is_none() && !a.api_any);
+    }
+
+    #[test]
+    fn the_api_is_loopback_unless_allowed_otherwise() {
+        let a = run(&["--api", "127.0.0.1:8080"]).unwrap();
+        assert_eq!(a.api, Some("127.0.0.1:8080".parse().unwrap()));
+        assert_eq!(
+            run(&["--api=9000"]).unwrap().api,
+            Some("127.0.0.1:9000".parse().unwrap())
+        );
+        assert_eq!(
+            run(&["--api", "[::1]:0"]).unwrap().api,
+            Some("[::1]:0".parse().unwrap())
+        );
+        assert_eq!(
+            run(&["--api", "0.0.0.0:8080"]).unwrap_err(),
+            CliError::ApiNotLoopback("0.0.0.0:8080".parse().unwrap())
+        );
+        let a = run(&["--api", "0.0.0.0:8080", "--api-any"]).unwrap();
+        assert!(a.api_any && a.api.is_some());
+        for bad in ["localhost:80", "127.0.0.1", "127.0.0.1:70000", "x", ""] {
+            assert_eq!(
+                run(&["--api", bad]).unwrap_err(),
+                CliError::BadApiAddress(bad.into()),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            run(&["--api"]).unwrap_err(),
+            CliError::MissingValue("--api".into())
+        );
     }
 
     #[test]

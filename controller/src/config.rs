@@ -14,7 +14,27 @@
 //!
 //! [hub]
 //! priority = 0
+//!
+//! [topology]
+//! interval_ms = 1000       # LLDP probes per port
+//!
+//! [hosts]
+//! timeout_s = 300
+//!
+//! [routing]
+//! idle_timeout = 30
+//! granularity = "l2"       # or "l4": one path per connection
+//!
+//! [acl]
+//! policy = "policy.toml"   # reloaded when it changes
+//! default = "allow"
+//!
+//! [scan_detect]
+//! window_s = 10
+//! threshold = 20
 //! ```
+//!
+//! docs/controller.md lists every option of every app.
 //!
 //! Every key has a default, so an empty file (or none) is a valid configuration. Tables
 //! for apps that are not running are checked all the same.
@@ -193,5 +213,21 @@ mod tests {
         assert!(e.to_string().contains("OpenFlow14"), "{e}");
         let e = Config::from_toml("[controller]\nprotocols = []\n").unwrap_err();
         assert!(matches!(e, ConfigError::NoProtocol));
+    }
+
+    #[test]
+    fn the_documented_example_parses() {
+        // The example at the top of this module, less the policy file (its existence is
+        // checked when the acl app is built, not here).
+        let text = "[controller]\nprotocols = [\"OpenFlow10\", \"OpenFlow13\"]\n\
+            miss_send_len = 65535\necho_interval = 5\ntable_miss = true\n\
+            [l2_learning]\nidle_timeout = 60\nhard_timeout = 0\n[hub]\npriority = 0\n\
+            [topology]\ninterval_ms = 1000\n[hosts]\ntimeout_s = 300\n\
+            [routing]\nidle_timeout = 30\ngranularity = \"l2\"\n\
+            [acl]\npolicy = \"policy.toml\"\ndefault = \"allow\"\n\
+            [scan_detect]\nwindow_s = 10\nthreshold = 20\n";
+        let c = Config::from_toml(text).unwrap();
+        assert_eq!(c.topology.interval_ms, 1000);
+        assert_eq!(c.scan_detect.threshold, 20);
     }
 }

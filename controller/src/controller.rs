@@ -24,11 +24,27 @@
 //! The driver writes a connection's output once per batch of input, however many
 //! messages it holds; connections other than the one being read that received output
 //! are listed by [`Controller::take_dirty`] so the driver can wake their writers.
+//!
+//! # The JSON API's requests
+//!
+//! The JSON API (`crate::api`) reads most of what it serves from the view, but a flow
+//! table lives in the switch: `/api/flows/<dpid>` sends a flow-statistics request of its
+//! own ([`Controller::api_request`]) with the reserved xid owner [`API_OWNER`]. Its
+//! replies never reach an app: they are matched by (connection, xid) against the API's
+//! table before any routing, collected part by part, and the request is listed by
+//! [`Controller::take_api_done`] once its last part (or an error, or the switch's
+//! departure) arrives, so the driver can wake the HTTP request waiting for it, which
+//! takes the parts with [`Controller::api_reply`]. Matching by the table, not by the
+//! owner byte alone, leaves every other xid routed as before, even with 255 apps (whose
+//! last would share the owner byte, never an xid: xids come from one counter per
+//! connection).
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use flowlab_openflow::model::multipart::MORE;
+use flowlab_openflow::model::multipart::{
+    MultipartReplyBody, MultipartRequest, MultipartRequestBody, MORE,
+};
 use flowlab_openflow::model::Message;
 use flowlab_openflow::Framer;
 
@@ -59,6 +75,159 @@ pub enum ControllerError {
     /// Two apps with the same name.
     #[error("app '{0}' given twice")]
     DuplicateApp(&'static str),
+}
+
+/// The xid owner of the JSON API's own requests (see the module documentation).
+pub const API_OWNER: u8 = 0xff;
+
+/// JSON API requests kept at once (waiting, abandoned but unanswered, or answered and
+/// not yet claimed), at most.
+pub const MAX_API_REQUESTS: usize = 64;
+
+/// Reply messages kept for one JSON API request; later parts are dropped and the reply
+/// is marked truncated.
+pub const MAX_API_REPLY_PARTS: usize = 1024;
+
+/// How long a JSON API request is kept, answered or not, before it is forgotten.
+pub const API_REQUEST_TTL: Duration = Duration::from_secs(30);
+
+/// A JSON API request's handle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ApiRequestId(pub u64);
+
+/// Why a JSON API request could not be sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiRequestError {
+    /// [`MAX_API_REQUESTS`] requests are already waiting.
+    #[error("too many requests waiting for switches")]
+    Busy,
+    /// The switch could not be sent the request.
+    #[error("{0}")]
+    Send(#[from] SendError),
+}
+
+/// Where a JSON API request stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiReply {
+    /// Waiting for (more of) the reply.
+    Pending,
+    /// Every part arrived.
+    Done {
+        /// The reply's parts, in the order they came.
+        parts: Vec<MultipartReplyBody>,
+        /// Parts beyond [`MAX_API_REPLY_PARTS`] were dropped.
+        truncated: bool,
+    },
+    /// The switch answered with an error, or its connection closed.
+    Failed(String),
+}
+
+#[derive(Debug)]
+struct ApiEntry {
+    conn: ConnId,
+    xid: u32,
+    sent: Duration,
+    parts: Vec<MultipartReplyBody>,
+    truncated: bool,
+    failed: Option<String>,
+    finished: bool,
+    abandoned: bool,
+}
+
+/// The JSON API's requests in flight (see the module documentation).
+#[derive(Debug, Default)]
+struct ApiRequests {
+    next: u64,
+    by_xid: HashMap<(ConnId, u32), u64>,
+    entries: HashMap<u64, ApiEntry>,
+    done: Vec<ApiRequestId>,
+}
+
+impl ApiRequests {
+    fn waiting(&self) -> usize {
+        self.entries
+            .values()
+            .filter(|e| !e.finished && !e.abandoned)
+            .count()
+    }
+
+    fn is_ours(&self, conn: ConnId, xid: u32) -> bool {
+        xid_owner(xid) == API_OWNER && self.by_xid.contains_key(&(conn, xid))
+    }
+
+    fn finish(&mut self, id: u64) {
+        let Some(e) = self.entries.get_mut(&id) else {
+            return;
+        };
+        e.finished = true;
+        self.by_xid.remove(&(e.conn, e.xid));
+        if e.abandoned {
+            self.entries.remove(&id);
+        } else {
+            self.done.push(ApiRequestId(id));
+        }
+    }
+
+    /// A reply (part) or an error for one of our requests.
+    fn reply(&mut self, conn: ConnId, xid: u32, msg: Message) {
+        let Some(&id) = self.by_xid.get(&(conn, xid)) else {
+            return;
+        };
+        let Some(e) = self.entries.get_mut(&id) else {
+            return;
+        };
+        match msg {
+            Message::MultipartReply(r) => {
+                if !e.abandoned {
+                    if e.parts.len() < MAX_API_REPLY_PARTS {
+                        e.parts.push(r.body);
+                    } else {
+                        e.truncated = true;
+                    }
+                }
+                if r.flags & MORE == 0 {
+                    self.finish(id);
+                }
+            }
+            Message::Error(err) => {
+                e.failed = Some(format!("the switch refused the request: {:?}", err.code));
+                self.finish(id);
+            }
+            // Nothing else answers a statistics request.
+            _ => {}
+        }
+    }
+
+    fn conn_gone(&mut self, conn: ConnId) {
+        let ids: Vec<u64> = self
+            .entries
+            .iter()
+            .filter(|(_, e)| e.conn == conn && !e.finished)
+            .map(|(&id, _)| id)
+            .collect();
+        for id in ids {
+            if let Some(e) = self.entries.get_mut(&id) {
+                e.failed = Some("the switch's connection closed".into());
+            }
+            self.finish(id);
+        }
+    }
+
+    fn expire(&mut self, now: Duration) {
+        let old: Vec<u64> = self
+            .entries
+            .iter()
+            .filter(|(_, e)| now.saturating_sub(e.sent) >= API_REQUEST_TTL)
+            .map(|(&id, _)| id)
+            .collect();
+        for id in old {
+            if let Some(e) = self.entries.remove(&id) {
+                self.by_xid.remove(&(e.conn, e.xid));
+            }
+        }
+        let entries = &self.entries;
+        self.done.retain(|id| entries.contains_key(&id.0));
+    }
 }
 
 /// Counters of the controller.
@@ -151,6 +320,7 @@ struct Dispatcher<'a> {
     posted: &'a mut Vec<AppEvent>,
     scratch: &'a mut Scratch,
     stats: &'a mut ControllerStats,
+    api: &'a mut ApiRequests,
     now: Duration,
 }
 
@@ -271,6 +441,10 @@ impl Dispatcher<'_> {
             Incoming::PacketIn(packet) => {
                 self.dispatch(&Event::PacketIn(PacketInEvent { dpid, packet }));
             }
+            // The JSON API's own requests: never routed to an app.
+            Incoming::Message { xid, msg } if self.api.is_ours(id, xid) => {
+                self.api.reply(id, xid, msg);
+            }
             Incoming::Message { xid, msg } => match &msg {
                 Message::PortStatus(ps) => self.dispatch(&Event::PortStatus(PortStatusEvent {
                     dpid,
@@ -313,6 +487,7 @@ pub struct Controller {
     posted: Vec<AppEvent>,
     scratch: Scratch,
     stats: ControllerStats,
+    api: ApiRequests,
 }
 
 impl std::fmt::Debug for Controller {
@@ -358,6 +533,7 @@ impl Controller {
             posted: Vec::new(),
             scratch: Scratch::default(),
             stats: ControllerStats::default(),
+            api: ApiRequests::default(),
         })
     }
 
@@ -417,6 +593,7 @@ impl Controller {
                 posted: &mut self.posted,
                 scratch: &mut self.scratch,
                 stats: &mut self.stats,
+                api: &mut self.api,
                 now,
             },
         )
@@ -482,6 +659,7 @@ impl Controller {
         let Some(conn) = d.switches.conns.get_mut(id).and_then(Option::take) else {
             return;
         };
+        d.api.conn_gone(id);
         if let Some(dpid) = conn.dpid() {
             d.leave(id, dpid);
             d.drain_posted();
@@ -494,6 +672,7 @@ impl Controller {
     /// Periodic work (call about once a second): keepalive on every connection, then the
     /// apps' [`App::tick`].
     pub fn tick(&mut self, now: Duration) {
+        self.api.expire(now);
         for id in 0..self.switches.conns.len() {
             if let Some(c) = self.switches.conn_mut(id) {
                 let (before, closing) = (c.pending().len(), c.close_requested().is_some());
@@ -540,6 +719,86 @@ impl Controller {
             self.switches.is_dirty[id] = false;
             out.push(id);
         }
+    }
+
+    /// Sends a statistics request for the JSON API to `dpid` (see the module
+    /// documentation); its reply is kept for [`Controller::api_reply`]. The switch's
+    /// connection is marked dirty ([`Controller::take_dirty`]).
+    pub fn api_request(
+        &mut self,
+        dpid: DatapathId,
+        body: MultipartRequestBody,
+        now: Duration,
+    ) -> Result<ApiRequestId, ApiRequestError> {
+        // Abandoned and unclaimed requests count too, until they end or expire.
+        if self.api.entries.len() >= MAX_API_REQUESTS {
+            return Err(ApiRequestError::Busy);
+        }
+        let conn = self.conn_of(dpid).ok_or(SendError::UnknownSwitch(dpid))?;
+        let msg = Message::MultipartRequest(MultipartRequest { flags: 0, body });
+        let xid = self
+            .switches
+            .with_conn(dpid, |c| c.request(API_OWNER, &msg, now))?;
+        self.api.next += 1;
+        let id = self.api.next;
+        self.api.by_xid.insert((conn, xid), id);
+        self.api.entries.insert(
+            id,
+            ApiEntry {
+                conn,
+                xid,
+                sent: now,
+                parts: Vec::new(),
+                truncated: false,
+                failed: None,
+                finished: false,
+                abandoned: false,
+            },
+        );
+        Ok(ApiRequestId(id))
+    }
+
+    /// Where the JSON API request `id` stands: a finished request is handed over (and
+    /// forgotten); None for a request that is not known (handed over already, abandoned,
+    /// or older than [`API_REQUEST_TTL`]).
+    pub fn api_reply(&mut self, id: ApiRequestId) -> Option<ApiReply> {
+        let e = self.api.entries.get(&id.0)?;
+        if !e.finished {
+            return Some(ApiReply::Pending);
+        }
+        let e = self.api.entries.remove(&id.0)?;
+        Some(match e.failed {
+            Some(why) => ApiReply::Failed(why),
+            None => ApiReply::Done {
+                parts: e.parts,
+                truncated: e.truncated,
+            },
+        })
+    }
+
+    /// Nobody waits for the JSON API request `id` any more: what arrives for it is
+    /// dropped, and it is forgotten once its last part arrives.
+    pub fn api_abandon(&mut self, id: ApiRequestId) {
+        let Some(e) = self.api.entries.get_mut(&id.0) else {
+            return;
+        };
+        if e.finished {
+            self.api.entries.remove(&id.0);
+        } else {
+            e.abandoned = true;
+            e.parts = Vec::new();
+        }
+    }
+
+    /// The JSON API requests that finished (answered, refused, or their switch left)
+    /// since the last call, appended to `out`.
+    pub fn take_api_done(&mut self, out: &mut Vec<ApiRequestId>) {
+        out.append(&mut self.api.done);
+    }
+
+    /// JSON API requests still waiting for their replies (and not abandoned).
+    pub fn api_waiting(&self) -> usize {
+        self.api.waiting()
     }
 }
 
@@ -814,6 +1073,55 @@ mod tests {
             Controller::new(ConnConfig::default(), vec![Box::new(a), Box::new(b)]).err(),
             Some(ControllerError::DuplicateApp("same"))
         );
+    }
+
+    #[test]
+    fn api_replies_are_claimed_before_any_routing() {
+        let log: Log = Arc::default();
+        let mut p = Probe::new("p", EventKind::StatsReply, 0, &log);
+        p.kinds.push((EventKind::Error, 0));
+        let mut r = Rig::new(vec![Box::new(p)], OFP13);
+        r.join(1);
+        r.sent();
+        let body = flowlab_openflow::model::multipart::MultipartRequestBody::Desc;
+        let a = r.c.api_request(DatapathId(1), body.clone(), T0).unwrap();
+        let b = r.c.api_request(DatapathId(1), body, T0).unwrap();
+        let xids: Vec<u32> = r.sent().into_iter().map(|(x, _)| x).collect();
+        assert_eq!(xids.len(), 2);
+        assert!(xids.iter().all(|&x| xid_owner(x) == API_OWNER));
+        assert_eq!(r.c.api_waiting(), 2);
+        for flags in [MORE, 0] {
+            r.feed(
+                &Message::MultipartReply(MultipartReply {
+                    flags,
+                    body: MultipartReplyBody::Table(vec![]),
+                }),
+                xids[0],
+            );
+        }
+        let err = Message::Error(ErrorMsg {
+            code: ErrorCode::BadRequest(BadRequestCode::BadType),
+            data: vec![],
+        });
+        r.feed(&err, xids[1]);
+        let mut done = Vec::new();
+        r.c.take_api_done(&mut done);
+        assert_eq!(done, [a, b]);
+        assert_eq!(
+            r.c.api_reply(a),
+            Some(ApiReply::Done {
+                parts: vec![MultipartReplyBody::Table(vec![]); 2],
+                truncated: false
+            })
+        );
+        assert!(matches!(r.c.api_reply(b), Some(ApiReply::Failed(_))));
+        assert!(
+            log.lock().unwrap().is_empty(),
+            "no app saw the API's replies"
+        );
+        // An xid with the API's owner byte that the API did not send is routed as before.
+        r.feed(&err, make_xid(API_OWNER, 0x77));
+        assert_eq!(*log.lock().unwrap(), ["p:Error"]);
     }
 
     #[test]

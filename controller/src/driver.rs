@@ -20,7 +20,18 @@
 //! sends to another switch is written by that switch's task: the controller lists the
 //! connections that got output ([`Controller::take_dirty`]) and their tasks are woken.
 //! A one-second ticker drives keepalive and the apps' timers.
+//!
+//! # The JSON API
+//!
+//! With [`DriverConfig::api`], an HTTP listener serves [`crate::api`] on the same runtime:
+//! one task per client connection (at most [`MAX_API_CONNECTIONS`] at once; more are
+//! answered 503 and closed). A request takes the lock only to render its answer into
+//! bytes; the write happens outside it. A flow-table request sends its statistics request
+//! under the lock, registers a [`Notify`] for it, and waits without the lock; the
+//! connection task that reads the switch's last reply part wakes it (the controller lists
+//! finished API requests, [`Controller::take_api_done`], next to the dirty connections).
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
@@ -32,15 +43,20 @@ use flowlab_ofagent::backoff::{Backoff, INITIAL_BACKOFF, MAX_BACKOFF};
 use flowlab_ofagent::target::Target;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
 
-use crate::controller::{ConnId, Controller};
+use crate::api::http::{serve_connection, HttpLimits};
+use crate::api::{self, ApiPolicy, Plan, Response, Route};
+use crate::controller::{ApiReply, ApiRequestId, ConnId, Controller};
 
 /// Bytes read from a connection at once.
 pub const READ_BUFFER: usize = 64 * 1024;
 
 /// How often the controller is ticked.
 pub const TICK: Duration = Duration::from_secs(1);
+
+/// JSON API connections served at once; more are answered 503 and closed.
+pub const MAX_API_CONNECTIONS: usize = 32;
 
 /// Where the driver listens and what it connects to.
 #[derive(Debug, Clone, Default)]
@@ -51,12 +67,20 @@ pub struct DriverConfig {
     pub connect: Vec<Target>,
     /// Print connections, joins and closes to stderr.
     pub verbose: bool,
+    /// Serve the JSON API and the topology page on this address (port 0: any free port).
+    pub api: Option<SocketAddr>,
+    /// Allow [`DriverConfig::api`] on an address that is not loopback (and then accept
+    /// any `Host`).
+    pub api_any: bool,
 }
 
 struct Core {
     ctl: Controller,
     wakers: Vec<Option<Arc<Notify>>>,
     dirty: Vec<ConnId>,
+    /// HTTP requests waiting for a switch's answer.
+    api_waiters: HashMap<ApiRequestId, Arc<Notify>>,
+    api_done: Vec<ApiRequestId>,
 }
 
 struct Shared {
@@ -83,8 +107,15 @@ impl Shared {
 }
 
 impl Core {
-    /// Wakes the tasks of connections that got output from elsewhere.
+    /// Wakes the tasks of connections that got output from elsewhere, and the HTTP
+    /// requests whose switch answered.
     fn wake_dirty(&mut self, except: Option<ConnId>) {
+        self.ctl.take_api_done(&mut self.api_done);
+        for id in self.api_done.drain(..) {
+            if let Some(n) = self.api_waiters.get(&id) {
+                n.notify_one();
+            }
+        }
         let mut dirty = std::mem::take(&mut self.dirty);
         self.ctl.take_dirty(&mut dirty);
         for &id in &dirty {
@@ -106,6 +137,8 @@ pub enum Bound {
     Tcp(SocketAddr),
     /// A unix stream listener.
     Unix(PathBuf),
+    /// The JSON API's HTTP listener.
+    Api(SocketAddr),
 }
 
 /// A running driver: its listeners are bound. [`Driver::run`] serves until `shutdown`
@@ -115,6 +148,7 @@ pub struct Driver {
     tcp: Vec<TcpListener>,
     unix: Vec<(UnixListener, PathBuf)>,
     connect: Vec<Target>,
+    api: Option<(TcpListener, ApiPolicy)>,
 }
 
 impl std::fmt::Debug for Driver {
@@ -174,12 +208,30 @@ impl Driver {
                 ));
             }
         }
+        let api = match config.api {
+            None => None,
+            Some(addr) => {
+                let loopback = addr.ip().is_loopback();
+                if !loopback && !config.api_any {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        format!("--api {addr}: not a loopback address (add --api-any to allow it)"),
+                    ));
+                }
+                let policy = ApiPolicy {
+                    loopback_hosts_only: loopback && !config.api_any,
+                };
+                Some((TcpListener::bind(addr).await?, policy))
+            }
+        };
         Ok(Driver {
             shared: Arc::new(Shared {
                 core: Mutex::new(Core {
                     ctl: controller,
                     wakers: Vec::new(),
                     dirty: Vec::new(),
+                    api_waiters: HashMap::new(),
+                    api_done: Vec::new(),
                 }),
                 start: Instant::now(),
                 verbose: config.verbose,
@@ -187,6 +239,7 @@ impl Driver {
             tcp,
             unix,
             connect: config.connect,
+            api,
         })
     }
 
@@ -198,6 +251,9 @@ impl Driver {
             .filter_map(|l| l.local_addr().ok().map(Bound::Tcp))
             .collect();
         v.extend(self.unix.iter().map(|(_, p)| Bound::Unix(p.clone())));
+        if let Some(addr) = self.api.as_ref().and_then(|(l, _)| l.local_addr().ok()) {
+            v.push(Bound::Api(addr));
+        }
         v
     }
 
@@ -209,6 +265,7 @@ impl Driver {
             tcp,
             unix,
             connect,
+            api,
         } = self;
         let mut tasks = tokio::task::JoinSet::new();
         for l in tcp {
@@ -221,6 +278,9 @@ impl Driver {
         }
         for t in connect {
             tasks.spawn(connect_loop(shared.clone(), t));
+        }
+        if let Some((listener, policy)) = api {
+            tasks.spawn(accept_api(shared.clone(), listener, policy));
         }
         tasks.spawn(ticker(shared.clone()));
         shutdown.await;
@@ -272,6 +332,88 @@ async fn accept_unix(shared: Arc<Shared>, listener: UnixListener) {
                 shared.log(format_args!("accept: {e}"));
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
+        }
+    }
+}
+
+async fn accept_api(shared: Arc<Shared>, listener: TcpListener, policy: ApiPolicy) {
+    let slots = Arc::new(Semaphore::new(MAX_API_CONNECTIONS));
+    loop {
+        let (mut stream, peer) = match listener.accept().await {
+            Ok(s) => s,
+            Err(e) => {
+                shared.log(format_args!("api accept: {e}"));
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            shared.log(format_args!("api: {peer}: too many connections"));
+            tokio::spawn(async move {
+                let mut out = Vec::new();
+                Response::error(503, "too many API connections").encode(false, &mut out);
+                let _ =
+                    tokio::time::timeout(HttpLimits::DEFAULT.write, stream.write_all(&out)).await;
+                let _ = stream.shutdown().await;
+            });
+            continue;
+        };
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let answer = |route: Route| api_answer(shared.clone(), route);
+            if let Err(e) = serve_connection(stream, policy, HttpLimits::DEFAULT, answer).await {
+                shared.log(format_args!("api: {peer}: {e}"));
+            }
+            drop(slot);
+        });
+    }
+}
+
+/// Answers one API request (see the module documentation).
+async fn api_answer(shared: Arc<Shared>, route: Route) -> Response {
+    let now = shared.now();
+    let plan = api::plan(&route, &shared.lock().ctl, now);
+    let (dpid, version) = match plan {
+        Plan::Respond(r) => return r,
+        Plan::AskFlows { dpid, version } => (dpid, version),
+    };
+    let notify = Arc::new(Notify::new());
+    let id = {
+        let mut core = shared.lock();
+        match core.ctl.api_request(dpid, api::flows_request(), now) {
+            Ok(id) => {
+                core.api_waiters.insert(id, notify.clone());
+                core.wake_dirty(None);
+                id
+            }
+            Err(e) => return api::request_failed(dpid, &e),
+        }
+    };
+    let deadline = tokio::time::Instant::now() + api::FLOWS_TIMEOUT;
+    loop {
+        let reply = {
+            let mut core = shared.lock();
+            let r = core.ctl.api_reply(id);
+            if !matches!(r, Some(ApiReply::Pending)) {
+                core.api_waiters.remove(&id);
+            }
+            r
+        };
+        match reply {
+            Some(ApiReply::Pending) => {}
+            Some(r) => return api::render_flows(dpid, version, r),
+            // Forgotten: only a request older than the controller's TTL is.
+            None => return api::flows_timed_out(dpid),
+        }
+        if tokio::time::timeout_at(deadline, notify.notified())
+            .await
+            .is_err()
+        {
+            let mut core = shared.lock();
+            core.ctl.api_abandon(id);
+            core.api_waiters.remove(&id);
+            return api::flows_timed_out(dpid);
         }
     }
 }
@@ -483,6 +625,180 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         assert!(shared.lock().ctl.switches().is_empty());
+        stop.notify_one();
+        run.await.unwrap();
+    }
+
+    /// One HTTP/1.0 exchange (the server closes after the response).
+    async fn http_get(addr: SocketAddr, path: &str, host: &str) -> (u16, String) {
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        let req = format!("GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n");
+        s.write_all(req.as_bytes()).await.unwrap();
+        let mut text = String::new();
+        s.read_to_string(&mut text).await.unwrap();
+        let status = text
+            .get(9..12)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or_else(|| panic!("{text}"));
+        let body = text
+            .split_once("\r\n\r\n")
+            .map_or("", |(_, b)| b)
+            .to_string();
+        (status, body)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_api_serves_the_view_and_asks_switches_for_flows() {
+        use flowlab_openflow::model::multipart::{
+            FlowStats, MultipartReply, MultipartReplyBody, MultipartRequestBody, MORE,
+        };
+        use flowlab_openflow::model::{Action, Instruction, Match, OxmField, PortNo};
+
+        let refused = Driver::bind(
+            controller(),
+            DriverConfig {
+                api: Some("0.0.0.0:0".parse().unwrap()),
+                ..DriverConfig::default()
+            },
+        )
+        .await
+        .unwrap_err();
+        assert!(refused.to_string().contains("--api-any"), "{refused}");
+
+        let driver = Driver::bind(
+            controller(),
+            DriverConfig {
+                listen: vec![Target::parse("ptcp:0").unwrap()],
+                api: Some("127.0.0.1:0".parse().unwrap()),
+                ..DriverConfig::default()
+            },
+        )
+        .await
+        .unwrap();
+        let (mut of_addr, mut api_addr) = (None, None);
+        for b in driver.bound() {
+            match b {
+                Bound::Tcp(a) => of_addr = Some(a),
+                Bound::Api(a) => api_addr = Some(a),
+                Bound::Unix(_) => {}
+            }
+        }
+        let (of_addr, api) = (of_addr.unwrap(), api_addr.unwrap());
+        let stop = Arc::new(Notify::new());
+        let stop2 = stop.clone();
+        let run = tokio::spawn(driver.run(async move { stop2.notified().await }));
+
+        let (status, body) = http_get(api, "/api/switches", "127.0.0.1").await;
+        assert_eq!((status, body.as_str()), (200, "{\"switches\":[]}\n"));
+
+        // A 1.3 switch joins.
+        let mut s = TcpStream::connect(of_addr).await.unwrap();
+        let mut f = Framer::new();
+        assert!(matches!(read_msg(&mut s, &mut f).await, Message::Hello(_)));
+        send(&mut s, 4, &Message::Hello(Hello::with_versions(&[4]))).await;
+        send(
+            &mut s,
+            4,
+            &Message::FeaturesReply(SwitchFeatures {
+                datapath_id: 0xc1,
+                n_tables: 2,
+                ..SwitchFeatures::default()
+            }),
+        )
+        .await;
+        let mut joined = false;
+        for _ in 0..200 {
+            let (_, body) = http_get(api, "/api/topology", "localhost:1").await;
+            if body.contains("\"dpid\":\"00000000000000c1\"") {
+                joined = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(joined, "the switch never showed in /api/topology");
+        let (status, _) = http_get(api, "/api/switches", "evil.example").await;
+        assert_eq!(status, 403, "a rebound name is refused");
+        let (status, _) = http_get(api, "/api/flows/00000000000000c2", "127.0.0.1").await;
+        assert_eq!(status, 404);
+        let (status, page) = http_get(api, "/", "127.0.0.1").await;
+        assert_eq!(status, 200);
+        assert!(page.contains("<svg id=\"topology\""));
+
+        // Ask for its flows; the switch answers in two parts.
+        let ask =
+            tokio::spawn(
+                async move { http_get(api, "/api/flows/00000000000000c1", "127.0.0.1").await },
+            );
+        let xid = loop {
+            let mut buf = [0u8; 4096];
+            let frame = loop {
+                if let Some(frame) = f.next_frame() {
+                    break frame.unwrap().to_vec();
+                }
+                let n = s.read(&mut buf).await.unwrap();
+                assert!(n > 0, "closed");
+                f.extend(&buf[..n]);
+            };
+            let (h, m) = flowlab_openflow::decode(&frame).unwrap();
+            if let Message::MultipartRequest(r) = m {
+                if matches!(r.body, MultipartRequestBody::Flow(_)) {
+                    break h.xid;
+                }
+            }
+        };
+        assert_eq!(
+            crate::switch_conn::xid_owner(xid),
+            crate::controller::API_OWNER
+        );
+        let flow = |priority: u16, port: u32| FlowStats {
+            table_id: 0,
+            duration_sec: 3,
+            duration_nsec: 500_000_000,
+            priority,
+            idle_timeout: 0,
+            hard_timeout: 0,
+            flags: 0,
+            cookie: 7,
+            packet_count: 5,
+            byte_count: 300,
+            match_: Match::new().with(OxmField::in_port(PortNo(port))),
+            instructions: vec![Instruction::ApplyActions(vec![Action::output(PortNo(2))])],
+        };
+        for (flags, priority) in [(MORE, 10), (0, 20)] {
+            let mut b = Vec::new();
+            flowlab_openflow::encode(
+                4,
+                xid,
+                &Message::MultipartReply(MultipartReply {
+                    flags,
+                    body: MultipartReplyBody::Flow(vec![flow(priority, 1)]),
+                }),
+                &mut b,
+            )
+            .unwrap();
+            s.write_all(&b).await.unwrap();
+        }
+        let (status, body) = ask.await.unwrap();
+        assert_eq!(status, 200, "{body}");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let flows = v["flows"].as_array().unwrap();
+        assert_eq!(flows.len(), 2, "{body}");
+        assert_eq!(flows[0]["priority"], 10);
+        assert_eq!(flows[1]["priority"], 20);
+        assert_eq!(flows[1]["match"], "in_port=1");
+        assert_eq!(flows[1]["actions"], "output:2");
+        assert_eq!(flows[1]["duration"], 3.5);
+        assert_eq!(flows[1]["packets"], 5);
+
+        // A switch that does not answer: 504 after the timeout.
+        let started = Instant::now();
+        let (status, _) = http_get(api, "/api/flows/c1", "127.0.0.1").await;
+        assert_eq!(status, 504);
+        assert!(started.elapsed() >= api::FLOWS_TIMEOUT);
+        let (status, body) = http_get(api, "/api/stats", "127.0.0.1").await;
+        assert_eq!(status, 200);
+        assert!(body.contains("\"SwitchJoin\":1"), "{body}");
+        assert!(body.contains("\"api_waiting\":0"), "abandoned: {body}");
         stop.notify_one();
         run.await.unwrap();
     }

@@ -260,6 +260,23 @@ impl Harness {
         self.run();
     }
 
+    /// Adds port `port` to agent `sw` (the switch sends a `PORT_STATUS` add). Then runs.
+    pub fn add_port(&mut self, sw: usize, port: u32) {
+        if let Some(Node::Agent(a)) = self.switches.get_mut(sw).map(|s| &mut s.node) {
+            a.agent.add_port(port, &format!("p{port}"), self.now);
+        }
+        self.run();
+    }
+
+    /// Removes port `port` from agent `sw` (the switch sends a `PORT_STATUS` delete).
+    /// Then runs.
+    pub fn remove_port(&mut self, sw: usize, port: u32) {
+        if let Some(Node::Agent(a)) = self.switches.get_mut(sw).map(|s| &mut s.node) {
+            a.agent.remove_port(port, self.now);
+        }
+        self.run();
+    }
+
     /// Frames the cables have carried so far.
     pub fn wire_frames(&self) -> u64 {
         self.wire_frames

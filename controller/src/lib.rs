@@ -18,13 +18,16 @@
 //! | [`controller`] | the core: connections, dispatch by priority, reply routing, output |
 //! | [`view`] | what is known about each switch (datapath id, ports, description) |
 //! | [`netview`] | the network view: links, hosts, names, written only on change, with a change feed |
-//! | [`apps`] | the shipped apps: `hub`, `l2_learning` |
+//! | [`apps`] | the shipped apps: `hub`, `l2_learning`, `topology`, `hosts`, `routing`, `acl`, `scan_detect` |
+//! | [`proto`] | zero-copy DHCP and DNS views the `hosts` app reads packet-ins with |
 //! | [`config`] | the TOML configuration (unknown keys rejected) |
+//! | [`api`] | the JSON API and the live topology page on loopback HTTP (`--api`) |
 //! | [`driver`] | tokio: listeners, outgoing connections, one task per switch, batched writes |
 //! | [`harness`] | the controller wired to in-memory switches, stepped without sockets or sleeps |
 //! | [`cli`] | the `flowlab-controller` command line |
 #![warn(missing_docs)]
 
+pub mod api;
 pub mod app;
 pub mod apps;
 pub mod cli;
@@ -35,5 +38,6 @@ pub mod event;
 pub mod harness;
 pub mod netview;
 pub mod packet_in;
+pub mod proto;
 pub mod switch_conn;
 pub mod view;

@@ -47,6 +47,8 @@ fn run(args: cli::Args) -> anyhow::Result<()> {
                 listen: args.listen,
                 connect: args.connect,
                 verbose: !args.quiet,
+                api: args.api,
+                api_any: args.api_any,
             },
         )
         .await
@@ -58,6 +60,7 @@ fn run(args: cli::Args) -> anyhow::Result<()> {
                     "flowlab-controller: listening on punix:{} ({names})",
                     p.display()
                 ),
+                Bound::Api(a) => eprintln!("flowlab-controller: JSON API on http://{a}/"),
             }
         }
         driver.run(shutdown()).await;

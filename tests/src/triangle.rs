@@ -409,9 +409,7 @@ impl Triangle {
                 let log = o.log();
                 let lines: Vec<&str> = log
                     .lines()
-                    .filter(|l| {
-                        l.contains("|WARN|") || l.contains("|ERR|") || l.contains("rconn")
-                    })
+                    .filter(|l| l.contains("|WARN|") || l.contains("|ERR|") || l.contains("rconn"))
                     .collect();
                 lines[lines.len().saturating_sub(60)..].join("\n")
             }

@@ -21,8 +21,8 @@ use flowlab_tests::proc::wait_until;
 use flowlab_tests::triangle::{tools, Triangle, TriangleKind};
 use flowlab_tests::TempDir;
 
-/// Discovery every 500 ms: the test converges in seconds.
-const CONFIG: &str = "[topology]\ninterval_ms = 500\n";
+/// Discovery once a second (the driver ticks once a second).
+const CONFIG: &str = "[topology]\ninterval_ms = 1000\n";
 
 fn routes_the_triangle(kind: TriangleKind) {
     if let Some(why) = missing_prerequisites(&tools(kind), false) {

@@ -32,10 +32,18 @@ pub const NAMES: [&str; 7] = [
     "scan_detect",
 ];
 
-/// An app name that is not one of [`NAMES`].
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown app '{0}' (known: hub, l2_learning, topology, hosts, routing, acl, scan_detect)")]
-pub struct UnknownApp(pub String);
+/// Why the apps could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// An app name that is not one of [`NAMES`].
+    #[error(
+        "unknown app '{0}' (known: hub, l2_learning, topology, hosts, routing, acl, scan_detect)"
+    )]
+    UnknownApp(String),
+    /// The `acl` app's policy cannot be loaded: the controller does not start.
+    #[error("acl: {0}")]
+    Acl(#[from] acl::AclError),
+}
 
 /// Splits a comma-separated app list (`"hub,l2_learning"`), dropping empty items.
 pub fn parse_list(list: &str) -> Vec<String> {
@@ -47,10 +55,10 @@ pub fn parse_list(list: &str) -> Vec<String> {
 }
 
 /// Builds the named apps, in order, with their options from `config`.
-pub fn build(names: &[String], config: &Config) -> Result<Vec<Box<dyn App>>, UnknownApp> {
+pub fn build(names: &[String], config: &Config) -> Result<Vec<Box<dyn App>>, BuildError> {
     names
         .iter()
-        .map(|n| -> Result<Box<dyn App>, UnknownApp> {
+        .map(|n| -> Result<Box<dyn App>, BuildError> {
             match n.as_str() {
                 "hub" => Ok(Box::new(hub::Hub::new(config.hub.clone()))),
                 "l2_learning" => Ok(Box::new(l2_learning::L2Learning::new(
@@ -59,11 +67,11 @@ pub fn build(names: &[String], config: &Config) -> Result<Vec<Box<dyn App>>, Unk
                 "topology" => Ok(Box::new(topology::Topology::new(config.topology.clone()))),
                 "hosts" => Ok(Box::new(hosts::Hosts::new(config.hosts.clone()))),
                 "routing" => Ok(Box::new(routing::Routing::new(config.routing.clone()))),
-                "acl" => Ok(Box::new(acl::Acl::new(config.acl.clone()))),
+                "acl" => Ok(Box::new(acl::Acl::load(config.acl.clone())?)),
                 "scan_detect" => Ok(Box::new(scan_detect::ScanDetect::new(
                     config.scan_detect.clone(),
                 ))),
-                other => Err(UnknownApp(other.into())),
+                other => Err(BuildError::UnknownApp(other.into())),
             }
         })
         .collect()
@@ -86,9 +94,15 @@ mod tests {
                 n
             );
         }
-        assert_eq!(
-            build(&["router".into()], &Config::default()).err(),
-            Some(UnknownApp("router".into()))
-        );
+        assert!(matches!(
+            build(&["router".into()], &Config::default()),
+            Err(BuildError::UnknownApp(n)) if n == "router"
+        ));
+        let mut bad = Config::default();
+        bad.acl.policy = Some(std::path::PathBuf::from("/nonexistent/flowlab-acl.toml"));
+        let e = build(&["acl".into()], &bad)
+            .err()
+            .expect("a missing policy file");
+        assert!(e.to_string().contains("flowlab-acl.toml"), "{e}");
     }
 }
