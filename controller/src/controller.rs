@@ -80,8 +80,8 @@ pub enum ControllerError {
 /// The xid owner of the JSON API's own requests (see the module documentation).
 pub const API_OWNER: u8 = 0xff;
 
-/// JSON API requests kept at once (waiting, abandoned but unanswered, or answered and
-/// not yet claimed), at most.
+/// JSON API requests waiting or answered but not yet claimed, at most (abandoned ones
+/// count only against sixteen times as many).
 pub const MAX_API_REQUESTS: usize = 64;
 
 /// Reply messages kept for one JSON API request; later parts are dropped and the reply
@@ -730,8 +730,11 @@ impl Controller {
         body: MultipartRequestBody,
         now: Duration,
     ) -> Result<ApiRequestId, ApiRequestError> {
-        // Abandoned and unclaimed requests count too, until they end or expire.
-        if self.api.entries.len() >= MAX_API_REQUESTS {
+        // Requests someone still waits for (or has not collected) are limited; abandoned
+        // ones, which keep no reply parts, only by a wider bound, so a switch that never
+        // answers cannot lock every other switch out of the API for the TTL.
+        let live = self.api.entries.values().filter(|e| !e.abandoned).count();
+        if live >= MAX_API_REQUESTS || self.api.entries.len() >= MAX_API_REQUESTS * 16 {
             return Err(ApiRequestError::Busy);
         }
         let conn = self.conn_of(dpid).ok_or(SendError::UnknownSwitch(dpid))?;
@@ -1122,6 +1125,33 @@ mod tests {
         // An xid with the API's owner byte that the API did not send is routed as before.
         r.feed(&err, make_xid(API_OWNER, 0x77));
         assert_eq!(*log.lock().unwrap(), ["p:Error"]);
+    }
+
+    #[test]
+    fn abandoned_api_requests_do_not_lock_the_api_out() {
+        let mut r = Rig::new(vec![], OFP13);
+        r.join(1);
+        r.sent();
+        let body = flowlab_openflow::model::multipart::MultipartRequestBody::Desc;
+        // A switch that never answers: every request is given up on.
+        for _ in 0..MAX_API_REQUESTS {
+            let id = r.c.api_request(DatapathId(1), body.clone(), T0).unwrap();
+            r.c.api_abandon(id);
+        }
+        assert_eq!(r.c.api_waiting(), 0);
+        let mut live = Vec::new();
+        for _ in 0..MAX_API_REQUESTS {
+            live.push(r.c.api_request(DatapathId(1), body.clone(), T0).unwrap());
+        }
+        assert_eq!(
+            r.c.api_request(DatapathId(1), body.clone(), T0),
+            Err(ApiRequestError::Busy),
+            "the live limit holds"
+        );
+        for id in live {
+            r.c.api_abandon(id);
+        }
+        assert!(r.c.api_request(DatapathId(1), body, T0).is_ok());
     }
 
     #[test]

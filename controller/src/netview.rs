@@ -31,6 +31,14 @@ use crate::view::DatapathId;
 /// Changes the feed keeps; older ones are dropped (a reader that fell behind is told).
 pub const FEED_LEN: usize = 4096;
 
+/// Hosts the view holds at most. Hosts are learned from what anyone sends, so a flood of
+/// random source addresses must not grow the view without bound: past the cap, new hosts
+/// are refused (and counted) until old ones leave.
+pub const MAX_HOSTS: usize = 65_536;
+
+/// Name bindings the view holds at most (names come from DNS answers anyone can send).
+pub const MAX_NAMES: usize = 65_536;
+
 /// A MAC address that prints as `02:00:00:00:00:01`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct Mac(pub [u8; 6]);
@@ -110,11 +118,17 @@ pub struct Change {
 #[derive(Debug, Default)]
 pub struct NetworkView {
     links: BTreeMap<Link, LinkInfo>,
+    /// How many links start or end at each location (the link ports), for an O(1)
+    /// [`NetworkView::is_link_port`] on every packet-in.
+    link_ends: HashMap<Location, u32>,
+    link_seq: u64,
     hosts: HashMap<Mac, HostInfo>,
     by_ipv4: HashMap<Ipv4Addr, Mac>,
     names: BTreeMap<String, Ipv4Addr>,
+    names_by_ipv4: HashMap<Ipv4Addr, Vec<String>>,
     feed: VecDeque<Change>,
     seq: u64,
+    refused: u64,
     pending: Vec<AppEvent>,
 }
 
@@ -158,6 +172,10 @@ impl NetworkView {
                 last_seen: now,
             },
         );
+        self.link_seq += 1;
+        for end in [link.src, link.dst] {
+            *self.link_ends.entry(end).or_insert(0) += 1;
+        }
         // A port that carries a link has no hosts: what was learned there was a host
         // seen through the link before the link was known.
         self.forget_hosts_at(link.dst, now);
@@ -171,6 +189,15 @@ impl NetworkView {
     pub fn link_gone(&mut self, link: Link, now: Duration) -> bool {
         if self.links.remove(&link).is_none() {
             return false;
+        }
+        self.link_seq += 1;
+        for end in [link.src, link.dst] {
+            if let Some(n) = self.link_ends.get_mut(&end) {
+                *n -= 1;
+                if *n == 0 {
+                    self.link_ends.remove(&end);
+                }
+            }
         }
         self.record(now, AppEvent::LinkDown(link));
         true
@@ -209,7 +236,13 @@ impl NetworkView {
 
     /// Whether a link starts or ends at `at` (a switch-to-switch port, not an edge).
     pub fn is_link_port(&self, at: Location) -> bool {
-        self.links.keys().any(|l| l.src == at || l.dst == at)
+        self.link_ends.contains_key(&at)
+    }
+
+    /// A number that changes whenever a link comes or goes, and only then (apps that
+    /// cache a graph of the links compare it; [`NetworkView::seq`] also moves with hosts).
+    pub fn link_seq(&self) -> u64 {
+        self.link_seq
     }
 
     /// The links leaving `dpid`.
@@ -245,6 +278,10 @@ impl NetworkView {
             let host = h.host();
             self.record(now, AppEvent::HostMove { host, from });
             return HostSeen::Moved { from };
+        }
+        if self.hosts.len() >= MAX_HOSTS {
+            self.refused += 1;
+            return HostSeen::Unchanged;
         }
         let info = HostInfo {
             mac,
@@ -323,7 +360,7 @@ impl NetworkView {
 
     /// The host a name is bound to (through its address).
     pub fn host_by_name(&self, name: &str) -> Option<&HostInfo> {
-        self.host_by_ipv4(*self.names.get(&name.to_ascii_lowercase())?)
+        self.host_by_ipv4(self.resolve(name)?)
     }
 
     /// Every host, in MAC order.
@@ -347,24 +384,54 @@ impl NetworkView {
         if name.is_empty() || self.names.get(&name) == Some(&ipv4) {
             return false;
         }
-        self.names.insert(name.clone(), ipv4);
+        if !self.names.contains_key(&name) && self.names.len() >= MAX_NAMES {
+            self.refused += 1;
+            return false;
+        }
+        if let Some(old) = self.names.insert(name.clone(), ipv4) {
+            if let Some(v) = self.names_by_ipv4.get_mut(&old) {
+                v.retain(|n| *n != name);
+                if v.is_empty() {
+                    self.names_by_ipv4.remove(&old);
+                }
+            }
+        }
+        let list = self.names_by_ipv4.entry(ipv4).or_default();
+        let at = list.binary_search(&name).unwrap_or_else(|i| i);
+        list.insert(at, name.clone());
         self.record(now, AppEvent::NameBound { name, ipv4 });
         true
     }
 
     /// The address a name is bound to.
     pub fn resolve(&self, name: &str) -> Option<Ipv4Addr> {
-        self.names
-            .get(&name.trim_end_matches('.').to_ascii_lowercase())
-            .copied()
+        let name = name.trim_end_matches('.');
+        // Stored names are lower-case: look up as given, allocating only for a name
+        // with upper-case letters.
+        if !name.bytes().any(|b| b.is_ascii_uppercase()) {
+            return self.names.get(name).copied();
+        }
+        self.names.get(&name.to_ascii_lowercase()).copied()
     }
 
-    /// The names bound to `ipv4`.
+    /// The names bound to `ipv4`, in order.
     pub fn names_of(&self, ipv4: Ipv4Addr) -> impl Iterator<Item = &str> + '_ {
-        self.names
-            .iter()
-            .filter(move |(_, &a)| a == ipv4)
-            .map(|(n, _)| n.as_str())
+        self.names_by_ipv4
+            .get(&ipv4)
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+    }
+
+    /// The number of name bindings.
+    pub fn name_count(&self) -> usize {
+        self.names.len()
+    }
+
+    /// New hosts and names refused because the view was full ([`MAX_HOSTS`],
+    /// [`MAX_NAMES`]).
+    pub fn refused(&self) -> u64 {
+        self.refused
     }
 
     /// Every name binding, in name order.
@@ -407,7 +474,7 @@ impl NetworkView {
     /// from the feed (the reader should re-read the whole view).
     pub fn changes_since(&self, since: u64) -> (Vec<&Change>, bool) {
         let oldest = self.feed.front().map_or(self.seq + 1, |c| c.seq);
-        let lost = since + 1 < oldest && since < self.seq;
+        let lost = since.saturating_add(1) < oldest && since < self.seq;
         let v = self.feed.iter().filter(|c| c.seq > since).collect();
         (v, lost)
     }
@@ -563,5 +630,66 @@ mod tests {
     #[test]
     fn macs_print_with_colons() {
         assert_eq!(Mac([2, 0, 0, 0, 0xab, 1]).to_string(), "02:00:00:00:ab:01");
+    }
+
+    #[test]
+    fn link_ports_and_the_link_sequence_follow_the_links() {
+        let mut v = NetworkView::new();
+        let (a, b) = (link((1, 2), (2, 1)), link((2, 1), (1, 2)));
+        v.link_seen(a, T);
+        v.link_seen(b, T);
+        let s = v.link_seq();
+        v.host_seen(Mac([2; 6]), at(3, 1), T);
+        assert_eq!(v.link_seq(), s, "hosts do not move the link sequence");
+        assert!(v.is_link_port(at(1, 2)) && v.is_link_port(at(2, 1)));
+        v.link_gone(a, T);
+        assert!(v.is_link_port(at(1, 2)), "still the end of b");
+        v.link_gone(b, T);
+        assert!(!v.is_link_port(at(1, 2)) && !v.is_link_port(at(2, 1)));
+        assert_eq!(v.link_seq(), s + 2);
+    }
+
+    #[test]
+    fn names_are_indexed_by_address_and_rebinding_moves_them() {
+        let mut v = NetworkView::new();
+        let (a, b) = (
+            Ipv4Addr::new(198, 51, 100, 1),
+            Ipv4Addr::new(198, 51, 100, 2),
+        );
+        v.bind_name("web", a, T);
+        v.bind_name("app", a, T);
+        assert_eq!(v.names_of(a).collect::<Vec<_>>(), ["app", "web"]);
+        v.bind_name("web", b, T);
+        assert_eq!(v.names_of(a).collect::<Vec<_>>(), ["app"]);
+        assert_eq!(v.names_of(b).collect::<Vec<_>>(), ["web"]);
+        assert_eq!(v.resolve("WEB."), Some(b));
+        assert_eq!(v.name_count(), 2);
+    }
+
+    #[test]
+    fn the_view_is_bounded() {
+        let mut v = NetworkView::new();
+        for i in 0..(MAX_HOSTS as u32 + 5) {
+            let b = i.to_be_bytes();
+            v.host_seen(Mac([2, 0, b[0], b[1], b[2], b[3]]), at(1, 1), T);
+        }
+        assert_eq!(v.host_count(), MAX_HOSTS);
+        assert_eq!(v.refused(), 5);
+        let mut v = NetworkView::new();
+        for i in 0..(MAX_NAMES as u32 + 3) {
+            v.bind_name(&format!("n{i}"), Ipv4Addr::from(i), T);
+        }
+        assert_eq!(v.name_count(), MAX_NAMES);
+        assert_eq!(v.refused(), 3);
+        // A bound name can still move.
+        assert!(v.bind_name("n1", Ipv4Addr::new(203, 0, 113, 9), T));
+    }
+
+    #[test]
+    fn a_huge_since_is_no_overflow() {
+        let mut v = NetworkView::new();
+        v.link_seen(link((1, 1), (2, 1)), T);
+        let (c, lost) = v.changes_since(u64::MAX);
+        assert!(c.is_empty() && !lost);
     }
 }

@@ -5,9 +5,9 @@
 //! The controller is one value behind one mutex (see `driver`), and the hot path, packet-ins,
 //! takes that mutex once per batch. The API must not make switches wait for a slow HTTP
 //! client, so an answer is made in two steps of very different cost. Under the lock, the
-//! route's part of the state is rendered straight into the response's JSON bytes
-//! ([`plan`]): nothing borrowed escapes, and the time held is that of one `serde_json`
-//! serialisation of the view. Everything else happens without the lock: reading and parsing
+//! route's part of the state is rendered into the response's JSON bytes ([`plan`]):
+//! built as a `serde_json` value and serialised, so nothing borrowed escapes, and the
+//! time held is that of building and serialising that part of the view. Everything else happens without the lock: reading and parsing
 //! the request ([`request`]), routing it ([`route`]), and writing the bytes, however slowly
 //! the client reads them ([`http`]).
 //!
