@@ -174,14 +174,21 @@ impl Hosts {
         let Ok(ip) = Ipv4Packet::new_checked(packet) else {
             return;
         };
-        // Strict: version, lengths within the frame, checksum, not a fragment.
-        let Ok(repr) = Ipv4Repr::parse(&ip) else {
-            return;
-        };
-        if repr.next_header != IpProtocol::Udp {
+        // Most packet-ins are neither DHCP nor DNS: look at the protocol and the ports
+        // before paying for any checksum.
+        if ip.next_header() != IpProtocol::Udp {
             return;
         }
         let Ok(udp) = UdpPacket::new_checked(ip.payload()) else {
+            return;
+        };
+        let dhcp_port = |p: u16| p == dhcp::SERVER_PORT || p == dhcp::CLIENT_PORT;
+        let (sport, dport) = (udp.src_port(), udp.dst_port());
+        if !(dhcp_port(sport) && dhcp_port(dport)) && sport != dns::PORT {
+            return;
+        }
+        // Strict: version, lengths within the frame, checksum, not a fragment.
+        let Ok(repr) = Ipv4Repr::parse(&ip) else {
             return;
         };
         let ph = PseudoHeader::V4 {
@@ -191,7 +198,6 @@ impl Hosts {
         let Ok(u) = UdpRepr::parse(&udp, &ph) else {
             return;
         };
-        let dhcp_port = |p: u16| p == dhcp::SERVER_PORT || p == dhcp::CLIENT_PORT;
         if dhcp_port(u.src_port) && dhcp_port(u.dst_port) {
             self.dhcp(ctx, udp.payload());
         } else if u.src_port == dns::PORT {
