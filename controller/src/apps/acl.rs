@@ -23,21 +23,29 @@
 //! policy is compiled again. So an unbound name in a deny rule denies nothing yet, and in
 //! an allow rule allows nothing yet (under default deny: fails closed).
 //!
-//! # How it is enforced: flows in a band, and the packet-ins that escape them
+//! # How it is enforced: flows in fixed bands, and the packet-ins that escape them
 //!
 //! The policy is compiled into the same set of flows on every switch, all with cookies
-//! tagged [`COOKIE_TAG`]:
+//! tagged [`COOKIE_TAG`], at fixed priorities that `routing` (whose configuration refuses
+//! path priorities inside them, see [`routing::PAIR_PRIORITIES`]) builds around:
+//!
+//! ```text
+//!  0x9000..=0xefff  routing's microflow paths     above the rules
+//!  0x8000..=0x8fff  the rule band                 rule i at BAND_TOP - i
+//!  0x7001           PASS_PRIORITY                 default deny: to the controller
+//!  0x7000           FLOOR_PRIORITY                default deny: drop everything else
+//!  1..=0x6fff       routing's pair paths          below every ACL flow
+//! ```
 //!
 //! * rule *i* (counting from 0) becomes one flow at priority [`BAND_TOP`]` - i`; a deny
 //!   rule drops, an allow rule *that a later deny rule overlaps* outputs to the
 //!   controller (it is a hole in that deny rule, which the switch must not apply to it;
 //!   rules overlap unless their addresses, MACs, protocols or ports are disjoint, and a
-//!   MAC against an address counts as overlapping). The band lies above `routing`'s pair
-//!   paths ([`L2_FLOW_PRIORITY`]) and below its microflow paths ([`L4_FLOW_PRIORITY`]).
-//!   Rules whose names are unbound get no flow, and make no hole.
+//!   MAC against an address counts as overlapping). Rules whose names are unbound get no
+//!   flow, and make no hole.
 //! * `default = "deny"` adds a drop-all floor at [`FLOOR_PRIORITY`], and at
 //!   [`PASS_PRIORITY`] flows sending ARP, LLDP and every allow rule's packets to the
-//!   controller. Both lie below routing's paths.
+//!   controller. Both lie above every pair path, below the rule band.
 //!
 //! A packet-in sent by one of these explicit controller outputs carries the reason
 //! `OFPR_ACTION`, and `routing` answers such packet-ins with a *microflow* path (the
@@ -46,30 +54,42 @@
 //! an allow hole, and under default deny all allowed traffic, reaches the controller once
 //! per microflow, is checked here, and gets a path that carries that microflow and
 //! nothing else; everything else is routed by pairs as without an ACL. A pair path can
-//! never carry denied traffic: under default allow, the deny flows sit above it; under
-//! default deny, no packet-in is ever a table miss, so no pair path exists.
+//! never carry denied traffic, whenever it was set up: the deny flows and the floor lie
+//! above it.
 //!
 //! The switches are the fast path, the packet-in check the backstop: `acl` handles
 //! packet-ins before `routing` (priority 700 against 500) and stops those the policy
 //! denies, whatever let them reach the controller (a flow not installed yet, a switch
-//! that just joined).
+//! that just joined). The check resolves no name per packet: the rules' names are
+//! resolved once per change of the network view.
 //!
-//! # Reloading
+//! # Policy changes
 //!
 //! The policy is a file (`[acl] policy = "path"`) and the rules inline in the
 //! configuration, inline rules first. Every tick the file's modification time and size
-//! are compared with the loaded version; on a change it is read and parsed again. A file
-//! that does not parse (unknown key, bad selector, `dst_port` without `tcp` or `udp`)
-//! keeps the previous policy in force, and the error, naming the file and the rule, is
-//! logged once. A good file is compiled, and each switch gets the difference: the flows
-//! of the old set that the new one lacks are deleted by strict match, the new ones added.
-//! A switch that joins first loses any flow carrying the ACL's cookie (1.3, by cookie
-//! mask: leftovers of an earlier controller) and then gets the whole set. Paths set up
-//! before a change keep running until they idle out (30 s by default), except that deny
-//! flows take effect on pair paths at once.
+//! are compared with the loaded version; a changed file is read only once two
+//! consecutive ticks have found the same (time, size), so a file caught half-written is
+//! not loaded unless its writer paused for a whole tick (write it elsewhere and rename
+//! it over the policy: a rename is atomic, and leaves nothing half-written to see). A
+//! file that does not parse (unknown key, bad selector, `dst_port` without `tcp` or
+//! `udp`) keeps the previous policy in force, and the error, naming the file and the
+//! rule, is logged once. A good file is compiled, and each switch gets the difference:
+//! the flows of the old set that the new one lacks are deleted by strict match, the new
+//! ones added. A switch that joins first loses any flow carrying the ACL's cookie (1.3,
+//! by cookie mask: leftovers of an earlier controller) and then gets the whole set.
 //!
-//! A policy file that cannot be loaded when the app starts is logged and the app starts
-//! failing closed: only ARP and LLDP pass until a good file appears.
+//! A microflow path was checked against the policy it was set up under, and lies above
+//! the band: when the policy changes (a reload that changes it, or a name binding that
+//! changes the compiled flows), the ACL deletes routing's microflow paths on every
+//! switch — by cookie ([`routing::MICROFLOW_COOKIE`]) on 1.3; on 1.0, which has no
+//! cookie filter for deletes, every flow that outputs to one of the switch's ports (so
+//! other apps' forwarding flows go too, and are set up again on demand). Routing's flows
+//! ask for flow-removed messages, so routing forgets those paths as the messages arrive;
+//! the next packet of each connection is checked again. Pair paths need no such care.
+//!
+//! [`Acl::load`], which the controller uses, refuses a policy that cannot be loaded, so
+//! the controller does not start with one. [`Acl::new`] (for embedding) instead logs it
+//! and starts failing closed: only ARP and LLDP pass until a good file appears.
 
 use std::fmt;
 use std::net::Ipv4Addr;
@@ -84,6 +104,7 @@ use flowlab_openflow::model::{
 use serde::Deserialize;
 
 use crate::app::{App, Ctx, Disposition, Flow, Registrar};
+use crate::apps::routing;
 use crate::event::{Event, EventKind, PacketInEvent};
 use crate::netview::NetworkView;
 use crate::switch_conn::OFP13;
@@ -103,12 +124,23 @@ pub const BAND_TOP: u16 = 0x8fff;
 /// The most rules a policy may have (the band's width).
 pub const MAX_RULES: usize = 0x1000;
 
-/// Priority of the default-deny floor (above the table-miss entry at 0).
-pub const FLOOR_PRIORITY: u16 = 1;
+/// Priority of the last rule the band holds.
+pub const BAND_BOTTOM: u16 = BAND_TOP - (MAX_RULES as u16 - 1);
+
+/// Priority of the default-deny floor: above every pair path of `routing` (which lie
+/// below it, see [`routing::PAIR_PRIORITIES`]), below the rule band.
+pub const FLOOR_PRIORITY: u16 = 0x7000;
 
 /// Priority of the flows that let ARP, LLDP and allowed packets through the floor to the
 /// controller.
-pub const PASS_PRIORITY: u16 = 2;
+pub const PASS_PRIORITY: u16 = FLOOR_PRIORITY + 1;
+
+// The bands, in order: pair paths, floor, pass, rules, microflow paths.
+const _: () = assert!(
+    *routing::PAIR_PRIORITIES.end() < FLOOR_PRIORITY
+        && PASS_PRIORITY < BAND_BOTTOM
+        && BAND_TOP < *routing::MICROFLOW_PRIORITIES.start()
+);
 
 const ETH_TYPE_IPV4: u16 = 0x0800;
 const ETH_TYPE_ARP: u16 = 0x0806;
@@ -426,20 +458,23 @@ impl Rule {
         matches!(self.src, Selector::Name(_)) || matches!(self.dst, Selector::Name(_))
     }
 
-    /// Whether the rule matches the IPv4 packet `k`; None if a name is unbound.
-    fn matches(&self, k: &FlowKey, net: &NetworkView) -> Option<bool> {
-        let (src, dst) = (self.src.resolve(net)?, self.dst.resolve(net)?);
+    /// The rule's source and destination, names resolved; None if a name is unbound.
+    fn selectors(&self, net: &NetworkView) -> Option<(Resolved, Resolved)> {
+        Some((self.src.resolve(net)?, self.dst.resolve(net)?))
+    }
+
+    /// Whether the rule, its selectors resolved to `src` and `dst`, matches the IPv4
+    /// packet `k`.
+    fn matches(&self, (src, dst): (Resolved, Resolved), k: &FlowKey) -> bool {
         let proto_ok = self.proto.number().is_none_or(|p| p == k.ip_proto);
         // A later fragment carries no ports: it cannot match a port rule.
         let port_ok = self
             .dst_port
             .is_none_or(|p| k.ip_frag & 2 == 0 && k.tp_dst == p);
-        Some(
-            src.matches(k.eth_src, k.ipv4_src)
-                && dst.matches(k.eth_dst, k.ipv4_dst)
-                && proto_ok
-                && port_ok,
-        )
+        src.matches(k.eth_src, k.ipv4_src)
+            && dst.matches(k.eth_dst, k.ipv4_dst)
+            && proto_ok
+            && port_ok
     }
 
     /// The rule's match, or None if a name is unbound.
@@ -557,14 +592,25 @@ impl Policy {
 
     /// What the policy does with the frame `frame` (the view resolves names).
     pub fn verdict(&self, frame: &[u8], net: &NetworkView) -> Verdict {
+        self.decide(frame, |_, r| r.selectors(net))
+    }
+
+    /// What the policy does with `frame`, rule *i*'s selectors given by `selectors`
+    /// (None: a name is unbound, the rule matches nothing).
+    fn decide(
+        &self,
+        frame: &[u8],
+        selectors: impl Fn(usize, &Rule) -> Option<(Resolved, Resolved)>,
+    ) -> Verdict {
         let (k, _) = FlowKey::from_frame(frame, 0);
         match k.eth_type {
             ETH_TYPE_ARP | ETH_TYPE_LLDP => Verdict::Allow,
             ETH_TYPE_IPV4 => self
                 .rules
                 .iter()
-                .find(|r| r.matches(&k, net) == Some(true))
-                .map_or(self.default, |r| r.verdict),
+                .enumerate()
+                .find(|&(i, r)| selectors(i, r).is_some_and(|sel| r.matches(sel, &k)))
+                .map_or(self.default, |(_, r)| r.verdict),
             _ => self.default,
         }
     }
@@ -644,6 +690,11 @@ pub struct AclStats {
     pub load_errors: u64,
     /// Flows in the compiled set.
     pub flows: usize,
+    /// Policy changes that deleted routing's microflow paths on every switch.
+    pub path_flushes: u64,
+    /// Times the rules' names were resolved for the packet-in check: once per change
+    /// of the network view (or of the policy), never per packet-in.
+    pub resolutions: u64,
 }
 
 /// What the ACL shares with whoever holds [`Acl::shared`].
@@ -674,11 +725,74 @@ pub struct Acl {
     policy: Policy,
     /// The file version the policy came from (or was refused for).
     seen: Option<Signature>,
+    /// A version other than `seen` found at the last tick: read when the next tick
+    /// finds it again (the writer is done with it).
+    candidate: Option<Option<Signature>>,
     /// The flows each switch has.
     installed: std::collections::HashMap<DatapathId, Vec<Flow>>,
     /// The current compiled set.
     flows: Vec<Flow>,
+    /// Whether the policy has been compiled yet.
+    compiled: bool,
+    /// The rules' selectors for the packet-in check.
+    resolution: Resolution,
     shared: SharedAcl,
+}
+
+/// The rules' selectors with their names resolved, for the packet-in check, so that no
+/// packet-in resolves a name.
+#[derive(Debug, Default)]
+struct Resolution {
+    /// The view's sequence number they were resolved at (None: stale).
+    seq: Option<u64>,
+    /// Per rule: (source, destination), None while a name is unbound.
+    rules: Vec<Option<(Resolved, Resolved)>>,
+}
+
+impl Resolution {
+    /// Resolves `policy`'s rules again if the view changed since; whether it did.
+    fn refresh(&mut self, policy: &Policy, net: &NetworkView) -> bool {
+        if self.seq == Some(net.seq()) {
+            return false;
+        }
+        self.rules.clear();
+        self.rules
+            .extend(policy.rules.iter().map(|r| r.selectors(net)));
+        self.seq = Some(net.seq());
+        true
+    }
+}
+
+/// Deletes `routing`'s microflow paths on switch `dpid`: they carry microflows a policy
+/// that is no longer in force allowed. 1.3 deletes by cookie; 1.0, whose deletes have no
+/// cookie filter, deletes every flow that outputs to one of the switch's ports.
+fn flush_microflow_paths(dpid: DatapathId, ctx: &mut Ctx<'_>) {
+    let Some(sw) = ctx.switch(dpid) else {
+        return;
+    };
+    let deletes: Vec<FlowMod> = if sw.version >= OFP13 {
+        vec![FlowMod {
+            command: FlowModCommand::Delete,
+            table_id: TABLE_ALL,
+            cookie: (routing::COOKIE_TAG << 48) | routing::MICROFLOW_COOKIE,
+            cookie_mask: routing::COOKIE_MASK | routing::MICROFLOW_COOKIE,
+            ..FlowMod::default()
+        }]
+    } else {
+        sw.ports
+            .keys()
+            .filter(|p| p.0 != 0 && !p.is_reserved())
+            .map(|&p| FlowMod {
+                command: FlowModCommand::Delete,
+                table_id: TABLE_ALL,
+                out_port: p,
+                ..FlowMod::default()
+            })
+            .collect()
+    };
+    for fm in deletes {
+        let _ = ctx.send(dpid, &Message::FlowMod(fm));
+    }
 }
 
 /// The policy that holds when none could be loaded: deny all but ARP and LLDP.
@@ -740,8 +854,11 @@ impl Acl {
             inline,
             policy,
             seen: None,
+            candidate: None,
             installed: std::collections::HashMap::new(),
             flows: Vec::new(),
+            compiled: false,
+            resolution: Resolution::default(),
             shared: SharedAcl::default(),
         }
     }
@@ -760,15 +877,30 @@ impl Acl {
         self.shared.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Compiles the policy and brings every switch to the new set.
-    fn apply(&mut self, ctx: &mut Ctx<'_>) {
-        self.flows = self.policy.compile(ctx.network());
+    /// Compiles the policy and brings every switch to the new set. When the policy
+    /// changed (`changed`, or a compiled set different from the last), routing's
+    /// microflow paths go too.
+    fn apply(&mut self, changed: bool, ctx: &mut Ctx<'_>) {
+        let flows = self.policy.compile(ctx.network());
+        let flush = changed || (self.compiled && flows != self.flows);
+        self.flows = flows;
+        self.compiled = true;
+        self.resolution.seq = None;
         let mut dpids: Vec<DatapathId> = ctx.switches().map(|s| s.dpid).collect();
         dpids.sort_unstable();
-        for dpid in dpids {
+        for &dpid in &dpids {
             self.sync(dpid, ctx);
         }
-        self.state().stats.flows = self.flows.len();
+        if flush {
+            for &dpid in &dpids {
+                flush_microflow_paths(dpid, ctx);
+            }
+        }
+        let mut st = self.state();
+        st.stats.flows = self.flows.len();
+        if flush {
+            st.stats.path_flushes += 1;
+        }
     }
 
     /// Brings switch `dpid` from what it has to the compiled set.
@@ -805,28 +937,36 @@ impl Acl {
             let _ = ctx.barrier(dpid);
         }
         self.installed.remove(&dpid);
-        self.apply(ctx);
+        self.apply(false, ctx);
     }
 
-    /// Reloads the policy file if it changed.
+    /// Reloads the policy file if it changed, and stayed so for a tick.
     fn check_file(&mut self, ctx: &mut Ctx<'_>) {
         let Some(path) = self.config.policy.clone() else {
             return;
         };
         let now = signature(&path);
         if now == self.seen {
+            self.candidate = None;
             return;
         }
+        if self.candidate != Some(now) {
+            // Changed since the last tick: the writer may not be done.
+            self.candidate = Some(now);
+            return;
+        }
+        self.candidate = None;
         self.seen = now;
         match Policy::load(&path, &self.inline, self.config.default) {
             Ok(p) => {
+                let changed = p != self.policy;
                 self.policy = p;
                 {
                     let mut st = self.state();
                     st.stats.reloads += 1;
                     st.last_error = None;
                 }
-                self.apply(ctx);
+                self.apply(changed, ctx);
             }
             Err(e) => {
                 eprintln!("flowlab-controller: acl: {e}; keeping the previous policy");
@@ -838,7 +978,14 @@ impl Acl {
     }
 
     fn packet_in(&mut self, pi: &PacketInEvent<'_>, ctx: &mut Ctx<'_>) -> Disposition {
-        match self.policy.verdict(pi.data(), ctx.network()) {
+        if self.resolution.refresh(&self.policy, ctx.network()) {
+            self.state().stats.resolutions += 1;
+        }
+        let resolved = &self.resolution.rules;
+        let verdict = self
+            .policy
+            .decide(pi.data(), |i, _| resolved.get(i).copied().flatten());
+        match verdict {
             Verdict::Allow => {
                 self.state().stats.allowed += 1;
                 Disposition::Continue
@@ -882,7 +1029,7 @@ impl App for Acl {
             Event::SwitchLeave(l) => {
                 self.installed.remove(&l.dpid);
             }
-            Event::App(_) if self.policy.has_names() => self.apply(ctx),
+            Event::App(_) if self.policy.has_names() => self.apply(false, ctx),
             _ => {}
         }
         Disposition::Continue
@@ -1018,6 +1165,12 @@ mod tests {
                 .iter()
                 .map(|&s| self.h.flow_count(s) - self.miss)
                 .collect()
+        }
+
+        /// The two ticks a changed policy file needs to be read.
+        fn file_ticks(&mut self) {
+            self.h.advance(Duration::from_secs(1));
+            self.h.advance(Duration::from_secs(1));
         }
 
         fn packet_ins(&self) -> u64 {
@@ -1378,7 +1531,7 @@ mod tests {
         // The file changes to deny UDP instead.
         let deny_udp = "[[rule]]\naction = \"deny\"\nsrc = \"h1\"\nproto = \"udp\"\n";
         dir.write("policy.toml", deny_udp, 2);
-        r.h.advance(Duration::from_secs(1));
+        r.file_ticks();
         assert_eq!(r.stats().reloads, 1);
         assert_eq!(
             r.flows(),
@@ -1394,8 +1547,8 @@ mod tests {
             "[[rule]]\naction = \"deny\"\nsrc = \"h1\"\nprot = \"udp\"\n",
             3,
         );
-        r.h.advance(Duration::from_secs(1));
-        r.h.advance(Duration::from_secs(1));
+        r.file_ticks();
+        r.file_ticks();
         assert_eq!(r.stats().load_errors, 1, "logged once");
         let err = r.acl.lock().unwrap().last_error.clone().unwrap();
         assert!(
@@ -1406,7 +1559,7 @@ mod tests {
         assert_eq!(r.send(0, &icmp_1_3(3)), [(r.sw[2], 1)]);
         // Fixed: an empty policy allows everything, and the ACL's flows are gone.
         dir.write("policy.toml", "default = \"allow\"\n", 4);
-        r.h.advance(Duration::from_secs(1));
+        r.file_ticks();
         assert_eq!(r.stats().reloads, 2);
         assert!(r.acl.lock().unwrap().last_error.is_none());
         assert_eq!(r.send(0, &u), [(r.sw[2], 1)]);
@@ -1429,8 +1582,180 @@ mod tests {
             "ARP passes"
         );
         dir.write("policy.toml", "default = \"allow\"\n", 2);
-        r.h.advance(Duration::from_secs(1));
+        r.file_ticks();
         assert_eq!(r.send(0, &icmp_1_3(2)), [(r.sw[2], 1)]);
+    }
+
+    #[test]
+    fn the_floor_and_pass_flows_lie_above_every_pair_path() {
+        let text = "default = \"deny\"\n\
+                    [[rule]]\naction = \"allow\"\nsrc = \"h1\"\nproto = \"tcp\"\n\
+                    [[rule]]\naction = \"deny\"\ndst = \"203.0.113.0/24\"\n";
+        let p = Policy::parse(text, "p", &[], Verdict::Allow).unwrap();
+        let mut net = NetworkView::new();
+        net.bind_name("h1", ip(1), Duration::ZERO);
+        let flows = p.compile(&net);
+        assert!(flows.iter().any(|f| f.priority == FLOOR_PRIORITY));
+        let pair = routing::PAIR_PRIORITIES;
+        let micro = routing::MICROFLOW_PRIORITIES;
+        for f in &flows {
+            assert!(
+                f.priority > *pair.end() && f.priority < *micro.start(),
+                "{} between the paths",
+                f.priority
+            );
+            let floor_or_pass = matches!(f.priority, FLOOR_PRIORITY | PASS_PRIORITY);
+            assert!(floor_or_pass || (BAND_BOTTOM..=BAND_TOP).contains(&f.priority));
+        }
+        assert!(RoutingConfig::default().flow_priority < FLOOR_PRIORITY);
+        assert_eq!(usize::from(BAND_TOP - BAND_BOTTOM) + 1, MAX_RULES);
+    }
+
+    #[test]
+    fn a_reload_to_default_deny_stops_traffic_on_existing_pair_paths() {
+        let dir = TempDir::new("floor");
+        let path = dir.write("policy.toml", "default = \"allow\"\n", 1);
+        let mut r = Rig::new(AclConfig {
+            policy: Some(path),
+            ..AclConfig::default()
+        });
+        assert_eq!(r.send(0, &icmp_1_3(1)), [(r.sw[2], 1)]);
+        let pins = r.packet_ins();
+        assert_eq!(r.send(0, &icmp_1_3(2)), [(r.sw[2], 1)]);
+        assert_eq!(r.packet_ins(), pins, "on the pair path");
+        dir.write("policy.toml", "default = \"deny\"\n", 2);
+        r.file_ticks();
+        assert_eq!(r.stats().reloads, 1);
+        // The floor lies above the pair path: nothing gets through any more.
+        assert_eq!(r.send(0, &icmp_1_3(3)), []);
+        assert_eq!(
+            r.packet_ins(),
+            pins,
+            "dropped by the floor in the first switch"
+        );
+        assert_eq!(r.send(2, &ping(mac(1), mac(3), h3_ip(), ip(1), 4)), []);
+        assert_eq!(r.errors(), 0);
+    }
+
+    #[test]
+    fn a_reload_that_denies_a_microflow_cuts_its_path() {
+        for version in [crate::switch_conn::OFP13, crate::switch_conn::OFP10] {
+            let dir = TempDir::new(&format!("micro{version}"));
+            let ssh_ok = "default = \"deny\"\n\
+                [[rule]]\naction = \"allow\"\nsrc = \"h1\"\ndst = \"h3\"\nproto = \"tcp\"\ndst_port = 22\n";
+            let path = dir.write("policy.toml", ssh_ok, 1);
+            let config = AclConfig {
+                policy: Some(path),
+                ..AclConfig::default()
+            };
+            let mut r = Rig::with_version(config, version);
+            let seg = |flags| tcp(mac(3), mac(1), ip(1), h3_ip(), (40000, 22), flags);
+            assert_eq!(r.send(0, &seg(2)), [(r.sw[2], 1)], "v{version}");
+            let pins = r.packet_ins();
+            assert_eq!(r.send(0, &seg(0x10)), [(r.sw[2], 1)]);
+            assert_eq!(r.packet_ins(), pins, "v{version}: on the microflow path");
+            let micro = |r: &Rig| {
+                r.routing
+                    .lock()
+                    .unwrap()
+                    .paths
+                    .values()
+                    .filter(|p| p.priority == L4_FLOW_PRIORITY)
+                    .count()
+            };
+            assert_eq!(micro(&r), 1);
+            // The policy no longer allows ssh: the microflow path, above the band, goes.
+            let flushes = r.stats().path_flushes;
+            dir.write("policy.toml", "default = \"deny\"\n", 2);
+            r.file_ticks();
+            assert_eq!(r.stats().path_flushes, flushes + 1, "v{version}");
+            assert_eq!(micro(&r), 0, "v{version}: routing forgot it");
+            assert_eq!(r.send(0, &seg(0x10)), [], "v{version}");
+            assert_eq!(r.errors(), 0);
+            // Touching the file without changing the policy flushes nothing.
+            dir.write("policy.toml", "default = \"deny\"\n", 3);
+            r.file_ticks();
+            assert_eq!(r.stats().reloads, 2);
+            assert_eq!(r.stats().path_flushes, flushes + 1);
+        }
+    }
+
+    #[test]
+    fn a_half_written_policy_is_not_loaded() {
+        let dir = TempDir::new("half");
+        let deny_icmp = "[[rule]]\naction = \"deny\"\nproto = \"icmp\"\n";
+        let path = dir.write("policy.toml", deny_icmp, 1);
+        let mut r = Rig::new(AclConfig {
+            policy: Some(path),
+            ..AclConfig::default()
+        });
+        let udp_1_2 = udp(mac(2), mac(1), ip(1), ip(2), (5000, 53));
+        assert_eq!(r.send(0, &udp_1_2), [(r.sw[1], 1)]);
+        // The writer has written the first rule's header and action only: as a policy
+        // that denies everything. It is caught at one tick...
+        let full = "[[rule]]\naction = \"deny\"\nproto = \"tcp\"\ndst_port = 23\n";
+        dir.write("policy.toml", &full[..27], 2);
+        r.h.advance(Duration::from_secs(1));
+        assert_eq!(r.stats().reloads, 0, "not read while it may be changing");
+        // ... and finished before the next.
+        dir.write("policy.toml", full, 3);
+        r.h.advance(Duration::from_secs(1));
+        assert_eq!(r.stats().reloads, 0);
+        r.h.advance(Duration::from_secs(1));
+        assert_eq!(r.stats().reloads, 1);
+        assert_eq!(r.stats().load_errors, 0);
+        assert_eq!(r.send(0, &udp_1_2), [(r.sw[1], 1)], "never denied all");
+        assert_eq!(
+            r.send(0, &ping(mac(2), mac(1), ip(1), ip(2), 1)),
+            [(r.sw[1], 1)]
+        );
+        assert_eq!(
+            r.send(0, &tcp(mac(2), mac(1), ip(1), ip(2), (4000, 23), 2)),
+            []
+        );
+    }
+
+    #[test]
+    fn names_are_resolved_once_per_view_change_not_per_packet_in() {
+        use crate::harness::{FakeSwitch, UNBUFFERED};
+        use crate::switch_conn::OFP10;
+        let plan = SharedPlan::default();
+        {
+            let mut p = plan.lock().unwrap();
+            p.host(1, at(9, 1), Some("h1"));
+            p.host_at(3, h3_ip(), at(9, 3), Some("h3"));
+        }
+        let acl = Acl::new(inline(
+            "[[acl.rule]]\naction = \"deny\"\nsrc = \"h1\"\ndst = \"h3\"\nproto = \"icmp\"\n",
+        ));
+        let state = acl.shared();
+        let mut h = harness(
+            &plan,
+            vec![
+                Box::new(acl),
+                Box::new(Routing::new(RoutingConfig::default())),
+            ],
+        );
+        let sw = h.add_fake(FakeSwitch::new(OFP10, 9, 0, 3));
+        settle(&mut h, 4);
+        for seq in 0..10 {
+            h.fake(sw).unwrap().packet_in(1, UNBUFFERED, &icmp_1_3(seq));
+            h.run();
+        }
+        let st = state.lock().unwrap().stats;
+        assert_eq!(st.denied, 10);
+        assert_eq!(st.resolutions, 1, "resolved for the first packet-in only");
+        // The view changes (h1's address gets another name): resolved once more.
+        plan.lock()
+            .unwrap()
+            .host_at(5, ip(1), at(9, 2), Some("h1-alias"));
+        h.advance(Duration::from_secs(1));
+        for seq in 10..15 {
+            h.fake(sw).unwrap().packet_in(1, UNBUFFERED, &icmp_1_3(seq));
+            h.run();
+        }
+        let st = state.lock().unwrap().stats;
+        assert_eq!((st.denied, st.resolutions), (15, 2));
     }
 
     #[test]

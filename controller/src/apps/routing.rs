@@ -9,7 +9,7 @@
 //! switch of the path gets one flow (the path's *hop*) with output to the next switch,
 //! the last one to the host's port.
 //!
-//! # Pair paths and microflow paths
+//! # Pair paths and microflow paths, and where they lie among the other apps' flows
 //!
 //! A hop matches `(in_port, eth_src, eth_dst)` (`match_in_port = false` drops the port):
 //! a *pair path*, one per ordered pair of hosts, at `flow_priority` (10). A packet-in
@@ -17,32 +17,73 @@
 //! table-miss entry's say `OFPR_NO_MATCH`) was sent on purpose, by an app that wants to
 //! see each flow of some kind — the `acl` app's checks — and gets a *microflow path*
 //! instead: the hops also match the EtherType and, for IPv4, the addresses, protocol and
-//! TCP/UDP ports (not for later fragments), at `microflow_priority` (0xa000, above the
-//! ACL's band), so the path carries exactly the microflow that was checked and nothing
-//! else. `granularity = "l4"` makes every path a microflow path (each new microflow then
-//! comes to the controller, which suits `scan_detect`, at the cost of a packet-in per
+//! TCP/UDP ports (not for later fragments), at `microflow_priority` (0xa000), so the
+//! path carries exactly the microflow that was checked and nothing else.
+//! `granularity = "l4"` makes every path a microflow path (each new microflow then comes
+//! to the controller, which suits `scan_detect`, at the cost of a packet-in per
 //! connection).
+//!
+//! The priorities are a contract with the `acl` and `scan_detect` apps, whose flows use
+//! fixed priorities:
+//!
+//! ```text
+//!  0xf000           scan_detect's blocks          drop a scanner, whatever its paths
+//!  0x9000..=0xefff  microflow paths (0xa000)      one microflow the ACL checked
+//!  0x8000..=0x8fff  the ACL's rules               deny flows, holes to the controller
+//!  0x7000, 0x7001   the ACL's default-deny floor, and its pass flows to the controller
+//!  1..=0x6fff       pair paths (10)               never above any ACL flow
+//!  0                the table-miss entry
+//! ```
+//!
+//! So no pair path can carry what the policy denies, not even one set up before the
+//! policy changed (the floor and the deny flows lie above it), and a microflow path can
+//! only have been set up for a microflow the policy allowed. The configuration refuses
+//! priorities outside their range ([`PAIR_PRIORITIES`], [`MICROFLOW_PRIORITIES`]); a
+//! configuration built in code with one is logged and given the default. When the ACL's
+//! policy changes, the ACL deletes every microflow path (by cookie, see below) on every
+//! switch, and routing forgets them as the flow-removed messages arrive.
+//!
+//! # Installing a path
 //!
 //! The packet must never overtake its flows: released at the first switch before the
 //! second has its flow, it would reach the controller again on a link port (and be
 //! dropped, see below). OpenFlow orders messages within one connection only, so the
 //! hops are installed from the last switch back, each followed by a barrier request,
 //! and the first switch gets its flow, together with the packet (and any further
-//! packet-ins of the same path that arrived meanwhile, up to 16), only once every
-//! barrier has been answered. A switch that never answers delays this by at most two
-//! seconds (then the first hop is installed anyway). A one-switch path needs no
-//! barrier: one flow mod carrying the switch's buffer, or a flow mod and a packet-out.
+//! packet-ins of the same path that arrived meanwhile, up to 16; beyond that they are
+//! dropped, their switch buffers released, and counted), only once every barrier has
+//! been answered. A switch that never answers delays this by at most two seconds (then
+//! the first hop is installed anyway). A one-switch path needs no barrier: one flow mod
+//! carrying the switch's buffer, or a flow mod and a packet-out.
+//!
+//! Packets of a path that were already on their way when its first hop got its flow
+//! reach the controller too, at the path's first switch and port. Within a second of
+//! the path's completion such a packet is simply released through the first hop (one
+//! packet-out, nothing installed); later, the first hop's flow is evidently gone (a
+//! flow-removed message still on its way, a switch that dropped it) and the path is set
+//! up again.
+//!
+//! # Keeping the records true
 //!
 //! Each path is recorded: its key (source MAC, destination MAC and, for a microflow
-//! path, the microflow), and per hop the switch and match. Its flows carry a cookie naming the path
-//! ([`COOKIE_TAG`] in the top 16 bits, the path's number below) and ask for a
-//! flow-removed message, so the record lives exactly as long as the flows: when one hop
-//! idles out, the rest of the path is deleted and the record goes. A path is torn down
-//! (its hops deleted by strict match on every switch, then forgotten) when a link it
-//! crosses goes down in either direction, when a port it leaves by loses its link, when
-//! its source or destination host moves or leaves, and when one of its switches leaves.
-//! The next packet-in routes around whatever changed. A destination with no path
-//! (partitioned network) is dropped and counted.
+//! path, the microflow), and per hop the switch, input port and match. Its flows carry a
+//! cookie naming the path ([`COOKIE_TAG`] in the top 16 bits, [`MICROFLOW_COOKIE`] for a
+//! microflow path, the path's number below) and always ask for a flow-removed message,
+//! so the record lives exactly as long as the flows: when one hop goes — idled out,
+//! deleted by another app (the ACL's cookie-masked delete), evicted — the rest of the
+//! path is deleted and the record goes. A flow mod of the path that a switch refuses
+//! (an error naming its xid, say a full table) would leave the other hops as a black
+//! hole: the path is torn down at once. A path is also torn down (its hops deleted by
+//! strict match on every switch, then forgotten) when a link it crosses goes down in
+//! either direction, when a port it leaves by loses its link, when one of its switches
+//! leaves, when its source or destination host leaves, and when one of them moves: then
+//! every path from the host that does not start at its new place, and every path to it
+//! that does not end there, goes (the path the moving host's own packet just set up, at
+//! its new place, stays). Held packets of a path torn down before it was ready are
+//! dropped, their buffers released, and counted. The next packet-in routes around
+//! whatever changed. A destination with no path (partitioned network) is dropped and
+//! counted. A switch that joins (OpenFlow 1.3) first loses any flow carrying routing's
+//! cookie: leftovers of an earlier connection or controller that no record describes.
 //!
 //! # Packet-ins on link ports are never acted on
 //!
@@ -73,10 +114,8 @@
 //!
 //! * a port is flooded only once it has been up for `flood_settle_s` seconds (counted
 //!   from the switch's join, or from the port's last `PORT_STATUS` that found it up), by
-//!   which time the topology app has seen LLDP across it; set it to at least twice the
-//!   LLDP interval. Until then a new switch's ports, and a port that just came up, are
-//!   left out of floods.
-//! * a copy that still leaks across an unknown link comes back as a packet-in of the
+//!   which time discovery has normally found its link;
+//! * a flood sent out of a port that is really a link comes back as a packet-in with the
 //!   same bytes at another place. Every flood remembers a hash of its frame and where it
 //!   entered; the same frame entering somewhere else within `flood_echo_ms` is such a
 //!   copy and is dropped, and the same frame at the same place within `flood_repeat_ms`
@@ -84,22 +123,33 @@
 //!   genuine retransmission (an ARP request repeated after a second) enters where the
 //!   original did, after the short window, and is flooded again. So even a wholly
 //!   undiscovered ring cannot make the controller flood in circles.
+//!
+//! The times are bounded by the configuration (a day, an hour) and added saturating, so
+//! no value can overflow the clock.
 
 use std::collections::hash_map::DefaultHasher;
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
 use std::net::Ipv4Addr;
+use std::ops::RangeInclusive;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use flowlab_datapath::key::FlowKey;
 use flowlab_openflow::model::port::{config as port_config, state as port_state};
-use flowlab_openflow::model::{Action, Match, Message, OxmField, OxmId, PacketOut, Port, PortNo};
-use serde::Deserialize;
+use flowlab_openflow::model::{
+    Action, FlowMod, FlowModCommand, Match, Message, OxmField, OxmId, PacketOut, Port, PortNo,
+    TABLE_ALL,
+};
+use serde::{Deserialize, Deserializer};
 
 use crate::app::{App, Ctx, Disposition, Flow, Registrar};
-use crate::event::{AppEvent, Event, EventKind, Link, Location, PacketInEvent, PortReason};
+use crate::apps::{acl, scan_detect};
+use crate::event::{
+    AppEvent, Event, EventKind, FlowRemovedEvent, Link, Location, PacketInEvent, PortReason,
+};
 use crate::netview::{Mac, NetworkView};
+use crate::switch_conn::OFP13;
 use crate::view::{DatapathId, SwitchView};
 
 /// The top 16 bits of the cookie of every flow routing installs ("RT").
@@ -108,13 +158,42 @@ pub const COOKIE_TAG: u64 = 0x5254;
 /// The mask selecting [`COOKIE_TAG`] in a cookie.
 pub const COOKIE_MASK: u64 = 0xffff << 48;
 
-/// Default priority of `l2` path flows: above the ACL's default-deny floor, below its
-/// rule band.
+/// The cookie bit (below [`COOKIE_TAG`]) set on the flows of microflow paths, so that
+/// they can be deleted apart from pair paths (the `acl` app does on a policy change).
+pub const MICROFLOW_COOKIE: u64 = 1 << 47;
+
+/// The cookie bits that number the path.
+const PATH_ID_MASK: u64 = MICROFLOW_COOKIE - 1;
+
+/// Default priority of pair path flows: below every flow of the ACL.
 pub const L2_FLOW_PRIORITY: u16 = 10;
 
 /// Default priority of microflow path flows: above the ACL's rule band (such a path
-/// carries exactly one microflow, which the policy allowed).
+/// carries exactly one microflow, which the policy allowed), below `scan_detect`'s blocks.
 pub const L4_FLOW_PRIORITY: u16 = 0xa000;
+
+/// The priorities `flow_priority` may take: above the table-miss entry, below the ACL's
+/// default-deny floor ([`acl::FLOOR_PRIORITY`]).
+pub const PAIR_PRIORITIES: RangeInclusive<u16> = 1..=acl::FLOOR_PRIORITY - 1;
+
+/// The priorities `microflow_priority` may take: above the ACL's rule band
+/// ([`acl::BAND_TOP`]), below `scan_detect`'s blocks ([`scan_detect::BLOCK_PRIORITY`]).
+pub const MICROFLOW_PRIORITIES: RangeInclusive<u16> =
+    acl::BAND_TOP + 1..=scan_detect::BLOCK_PRIORITY - 1;
+
+// The defaults lie in their ranges.
+const _: () = assert!(
+    *PAIR_PRIORITIES.start() <= L2_FLOW_PRIORITY
+        && L2_FLOW_PRIORITY <= *PAIR_PRIORITIES.end()
+        && *MICROFLOW_PRIORITIES.start() <= L4_FLOW_PRIORITY
+        && L4_FLOW_PRIORITY <= *MICROFLOW_PRIORITIES.end()
+);
+
+/// The largest `flood_settle_s` (a day).
+pub const MAX_FLOOD_SETTLE_S: u64 = 86_400;
+
+/// The largest `flood_repeat_ms` and `flood_echo_ms` (an hour).
+pub const MAX_FLOOD_WINDOW_MS: u64 = 3_600_000;
 
 /// `OFPR_ACTION`: the packet-in was sent by a flow's explicit output to the controller
 /// (a table-miss entry's packet-ins say `OFPR_NO_MATCH`).
@@ -148,19 +227,25 @@ pub struct RoutingConfig {
     pub hard_timeout: u16,
     /// What the paths of table-miss packet-ins match.
     pub granularity: Granularity,
-    /// Priority of `l2` path flows.
+    /// Priority of `l2` path flows (in [`PAIR_PRIORITIES`]).
+    #[serde(deserialize_with = "de_flow_priority")]
     pub flow_priority: u16,
-    /// Priority of microflow path flows.
+    /// Priority of microflow path flows (in [`MICROFLOW_PRIORITIES`]).
+    #[serde(deserialize_with = "de_microflow_priority")]
     pub microflow_priority: u16,
     /// Path flows match the input port too.
     pub match_in_port: bool,
-    /// Seconds a port must have been up before floods use it.
+    /// Seconds a port must have been up before floods use it (at most
+    /// [`MAX_FLOOD_SETTLE_S`]).
+    #[serde(deserialize_with = "de_flood_settle_s")]
     pub flood_settle_s: u64,
     /// The same frame entering at the same port within this many milliseconds of a
-    /// flood is not flooded again.
+    /// flood is not flooded again (at most [`MAX_FLOOD_WINDOW_MS`]).
+    #[serde(deserialize_with = "de_flood_window_ms")]
     pub flood_repeat_ms: u64,
     /// The same frame entering at another port within this many milliseconds of a flood
-    /// is a copy of it and is dropped.
+    /// is a copy of it and is dropped (at most [`MAX_FLOOD_WINDOW_MS`]).
+    #[serde(deserialize_with = "de_flood_window_ms")]
     pub flood_echo_ms: u64,
 }
 
@@ -181,11 +266,92 @@ impl Default for RoutingConfig {
     }
 }
 
+fn check_flow_priority(p: u16) -> Result<(), String> {
+    if PAIR_PRIORITIES.contains(&p) {
+        return Ok(());
+    }
+    Err(format!(
+        "flow_priority {p} is out of range: pair paths must lie above the table-miss entry \
+         and below the acl's default-deny floor at {} (use {} to {})",
+        acl::FLOOR_PRIORITY,
+        PAIR_PRIORITIES.start(),
+        PAIR_PRIORITIES.end()
+    ))
+}
+
+fn check_microflow_priority(p: u16) -> Result<(), String> {
+    if MICROFLOW_PRIORITIES.contains(&p) {
+        return Ok(());
+    }
+    Err(format!(
+        "microflow_priority {p} is out of range: microflow paths must lie above the acl's \
+         rule band (up to {}) and below scan_detect's blocks at {} (use {} to {})",
+        acl::BAND_TOP,
+        scan_detect::BLOCK_PRIORITY,
+        MICROFLOW_PRIORITIES.start(),
+        MICROFLOW_PRIORITIES.end()
+    ))
+}
+
+fn check_at_most(name: &str, v: u64, max: u64) -> Result<(), String> {
+    if v <= max {
+        Ok(())
+    } else {
+        Err(format!("{name} {v} is out of range (at most {max})"))
+    }
+}
+
+fn de_checked<'de, D, T>(d: D, check: impl FnOnce(T) -> Result<(), String>) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Copy,
+{
+    let v = T::deserialize(d)?;
+    check(v).map_err(serde::de::Error::custom)?;
+    Ok(v)
+}
+
+fn de_flow_priority<'de, D: Deserializer<'de>>(d: D) -> Result<u16, D::Error> {
+    de_checked(d, check_flow_priority)
+}
+
+fn de_microflow_priority<'de, D: Deserializer<'de>>(d: D) -> Result<u16, D::Error> {
+    de_checked(d, check_microflow_priority)
+}
+
+fn de_flood_settle_s<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    de_checked(d, |v| {
+        check_at_most("flood_settle_s", v, MAX_FLOOD_SETTLE_S)
+    })
+}
+
+fn de_flood_window_ms<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    de_checked(d, |v| {
+        check_at_most("flood window (ms)", v, MAX_FLOOD_WINDOW_MS)
+    })
+}
+
+impl RoutingConfig {
+    /// Checks the ranges the TOML reader enforces (a configuration built in code may
+    /// break them): priorities in [`PAIR_PRIORITIES`] and [`MICROFLOW_PRIORITIES`],
+    /// times at most [`MAX_FLOOD_SETTLE_S`] and [`MAX_FLOOD_WINDOW_MS`].
+    pub fn validate(&self) -> Result<(), String> {
+        check_flow_priority(self.flow_priority)?;
+        check_microflow_priority(self.microflow_priority)?;
+        check_at_most("flood_settle_s", self.flood_settle_s, MAX_FLOOD_SETTLE_S)?;
+        check_at_most("flood_repeat_ms", self.flood_repeat_ms, MAX_FLOOD_WINDOW_MS)?;
+        check_at_most("flood_echo_ms", self.flood_echo_ms, MAX_FLOOD_WINDOW_MS)
+    }
+}
+
 /// Counters of the routing app.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RoutingStats {
-    /// Packet-ins routed along a path (installed and released).
+    /// Packet-ins routed along a new path (installed and released).
     pub routed: u64,
+    /// Packet-ins of a path just completed, released through its first hop (they were
+    /// on their way while it was set up).
+    pub released: u64,
     /// Packet-ins flooded.
     pub flooded: u64,
     /// Packet-ins not flooded because the same frame was just flooded.
@@ -199,10 +365,15 @@ pub struct RoutingStats {
     /// Packet-ins dropped otherwise (runt frames, destination behind the input port,
     /// link-local groups, LLDP).
     pub dropped: u64,
+    /// Packets held for a path being set up that were dropped (more than 16 waiting, or
+    /// the path torn down first); their switch buffers were released.
+    pub held_dropped: u64,
     /// Paths installed.
     pub paths_installed: u64,
-    /// Paths torn down (link, port, host or switch change, or a hop expired).
+    /// Paths torn down (link, port, host or switch change, a hop removed, or refused).
     pub paths_removed: u64,
+    /// Paths torn down because a switch refused one of their flow mods.
+    pub paths_refused: u64,
 }
 
 /// One switch of an installed path.
@@ -210,6 +381,8 @@ pub struct RoutingStats {
 pub struct PathHop {
     /// The switch.
     pub dpid: DatapathId,
+    /// Where packets of the path enter the switch.
+    pub in_port: PortNo,
     /// The flow's match.
     pub match_: Match,
     /// Where the flow sends packets.
@@ -245,6 +418,22 @@ impl InstalledPath {
     /// The switches of the path, first first.
     pub fn switches(&self) -> Vec<DatapathId> {
         self.hops.iter().map(|h| h.dpid).collect()
+    }
+
+    /// Where the path's packets enter the network (its source host's place).
+    pub fn ingress(&self) -> Option<Location> {
+        self.hops.first().map(|h| Location {
+            dpid: h.dpid,
+            port: h.in_port,
+        })
+    }
+
+    /// Where the path's packets leave the network (its destination host's place).
+    pub fn egress(&self) -> Option<Location> {
+        self.hops.last().map(|h| Location {
+            dpid: h.dpid,
+            port: h.out_port,
+        })
     }
 }
 
@@ -322,33 +511,28 @@ impl Microflow {
     }
 }
 
-/// The links as a graph, rebuilt when the view changes.
+/// The links as a graph, rebuilt when the view's links change.
 #[derive(Debug, Default)]
 struct Graph {
-    /// The view's sequence number it was built at (None: stale).
+    /// The view's link sequence number it was built at (None: never built).
     seq: Option<u64>,
     /// Per switch: (out port, far switch, far port), in link order.
     adj: BTreeMap<DatapathId, Vec<(PortNo, DatapathId, PortNo)>>,
-    /// Every port with a link end.
-    link_ports: HashSet<Location>,
 }
 
 impl Graph {
     fn refresh(&mut self, net: &NetworkView) {
-        if self.seq == Some(net.seq()) {
+        if self.seq == Some(net.link_seq()) {
             return;
         }
         self.adj.clear();
-        self.link_ports.clear();
         for (l, _) in net.links() {
             self.adj
                 .entry(l.src.dpid)
                 .or_default()
                 .push((l.src.port, l.dst.dpid, l.dst.port));
-            self.link_ports.insert(l.src);
-            self.link_ports.insert(l.dst);
         }
-        self.seq = Some(net.seq());
+        self.seq = Some(net.link_seq());
     }
 
     /// The shortest path from `from` to `to`, one step per link crossed (empty when
@@ -412,8 +596,25 @@ struct Flooded {
 struct Held {
     in_port: PortNo,
     buffer_id: u32,
+    /// Whether the switch holds the packet in a buffer (which a drop must release).
+    buffered: bool,
     /// The frame, when not buffered.
     data: Vec<u8>,
+}
+
+impl Held {
+    fn of(pi: &PacketInEvent<'_>) -> Held {
+        Held {
+            in_port: pi.in_port(),
+            buffer_id: pi.packet.buffer_id(),
+            buffered: pi.packet.is_buffered(),
+            data: if pi.packet.is_buffered() {
+                Vec::new()
+            } else {
+                pi.data().to_vec()
+            },
+        }
+    }
 }
 
 /// A path whose downstream switches have not all confirmed their flows yet.
@@ -431,11 +632,29 @@ struct Pending {
     since: Duration,
 }
 
+/// What routing keeps about a path besides its shared record.
+#[derive(Debug)]
+struct PathInfo {
+    key: PathKey,
+    /// Where the path starts (its first switch and the port packets enter by).
+    ingress: Location,
+    /// Where the first switch sends them.
+    first_out: PortNo,
+    /// When the first switch got its flow (None: the path is pending).
+    ready: Option<Duration>,
+    /// The path's flow mods a switch may still refuse: (switch, xid).
+    xids: Vec<(DatapathId, u32)>,
+}
+
 /// Packets held per pending path at most (more are dropped).
 const MAX_HELD: usize = 16;
 
 /// How long a path waits for barrier replies before its first switch is set up anyway.
 const BARRIER_WAIT: Duration = Duration::from_secs(2);
+
+/// How long after a path's completion a packet-in at its first switch is taken for a
+/// packet that was on its way meanwhile (and released through the first hop).
+const IN_FLIGHT: Duration = Duration::from_secs(1);
 
 /// Entries of the flood memory beyond which it is cleared outright.
 const FLOOD_MEMORY_MAX: usize = 1 << 16;
@@ -447,8 +666,10 @@ pub struct Routing {
     shared: SharedRouting,
     next_path: u64,
     by_key: HashMap<PathKey, u64>,
-    /// Each path's key, by path number.
-    keys: HashMap<u64, PathKey>,
+    /// Each path's key, start and outstanding flow mods, by path number.
+    info: HashMap<u64, PathInfo>,
+    /// Flow mods a switch may still refuse: (switch, xid) → path.
+    flow_xids: HashMap<(DatapathId, u32), u64>,
     graph: Graph,
     /// When each switch joined.
     joined: HashMap<DatapathId, Duration>,
@@ -477,15 +698,37 @@ fn frame_hash(frame: &[u8]) -> u64 {
     h.finish()
 }
 
+/// Releases a switch's buffer without sending the packet anywhere.
+fn release_buffer(ctx: &mut Ctx<'_>, dpid: DatapathId, buffer_id: u32, in_port: PortNo) {
+    let po = PacketOut {
+        buffer_id,
+        in_port,
+        actions: Vec::new(),
+        data: Vec::new(),
+    };
+    let _ = ctx.send(dpid, &Message::PacketOut(po));
+}
+
 impl Routing {
-    /// The app with `config`.
-    pub fn new(config: RoutingConfig) -> Routing {
+    /// The app with `config`. A configuration read from TOML is valid; one built in
+    /// code with a priority out of its range (see [`RoutingConfig::validate`]) is logged
+    /// and that priority replaced by its default.
+    pub fn new(mut config: RoutingConfig) -> Routing {
+        if let Err(e) = check_flow_priority(config.flow_priority) {
+            eprintln!("flowlab-controller: routing: {e}; using {L2_FLOW_PRIORITY}");
+            config.flow_priority = L2_FLOW_PRIORITY;
+        }
+        if let Err(e) = check_microflow_priority(config.microflow_priority) {
+            eprintln!("flowlab-controller: routing: {e}; using {L4_FLOW_PRIORITY}");
+            config.microflow_priority = L4_FLOW_PRIORITY;
+        }
         Routing {
             config,
             shared: SharedRouting::default(),
             next_path: 1,
             by_key: HashMap::new(),
-            keys: HashMap::new(),
+            info: HashMap::new(),
+            flow_xids: HashMap::new(),
             graph: Graph::default(),
             joined: HashMap::new(),
             port_since: HashMap::new(),
@@ -498,6 +741,11 @@ impl Routing {
     /// A handle on the counters and installed paths.
     pub fn shared(&self) -> SharedRouting {
         self.shared.clone()
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &RoutingConfig {
+        &self.config
     }
 
     fn state(&self) -> MutexGuard<'_, RoutingState> {
@@ -514,8 +762,7 @@ impl Routing {
             dpid: pi.dpid,
             port: pi.in_port(),
         };
-        self.graph.refresh(ctx.network());
-        if self.graph.link_ports.contains(&here) {
+        if ctx.network().is_link_port(here) {
             self.count(|s| s.link_port_ignored += 1);
             return;
         }
@@ -543,6 +790,33 @@ impl Routing {
             self.count(|s| s.dropped += 1);
             return;
         }
+        let per_flow =
+            self.config.granularity == Granularity::L4 || pi.packet.reason() == REASON_ACTION;
+        let key = PathKey {
+            src: Mac(src),
+            dst: Mac(dst),
+            micro: per_flow.then(|| Microflow::of(pi.data())),
+        };
+        // A path for the same packets from the same place: being set up, the packet
+        // waits with the first; just completed, it was on its way meanwhile.
+        if let Some(&id) = self.by_key.get(&key) {
+            if let Some(info) = self.info.get(&id).filter(|i| i.ingress == here) {
+                match info.ready {
+                    None => {
+                        self.hold(id, pi, ctx);
+                        return;
+                    }
+                    Some(t) if ctx.now() < t.saturating_add(IN_FLIGHT) => {
+                        let _ = ctx.output(pi, info.first_out);
+                        self.count(|s| s.released += 1);
+                        return;
+                    }
+                    // The first hop's flow is gone: the path is set up again.
+                    Some(_) => {}
+                }
+            }
+        }
+        self.graph.refresh(ctx.network());
         let switches = &*ctx;
         let steps = self
             .graph
@@ -551,43 +825,63 @@ impl Routing {
             self.count(|s| s.unreachable += 1);
             return;
         };
-        self.install_path(pi, Mac(src), Mac(dst), &steps, host.port, ctx);
+        self.install_path(pi, key, &steps, host.port, ctx);
+    }
+
+    /// Holds the packet-in's packet for pending path `id` (or drops it when too many
+    /// wait already).
+    fn hold(&mut self, id: u64, pi: &PacketInEvent<'_>, ctx: &mut Ctx<'_>) {
+        let Some(p) = self.pending.get_mut(&id) else {
+            return;
+        };
+        if p.held.len() < MAX_HELD {
+            p.held.push(Held::of(pi));
+            return;
+        }
+        if pi.packet.is_buffered() {
+            release_buffer(ctx, pi.dpid, pi.packet.buffer_id(), pi.in_port());
+        }
+        self.count(|s| s.held_dropped += 1);
+    }
+
+    /// Drops the packets a pending path held, releasing their buffers.
+    fn drop_held(&self, p: Pending, ctx: &mut Ctx<'_>) {
+        for h in &p.held {
+            if h.buffered {
+                release_buffer(ctx, p.dpid, h.buffer_id, h.in_port);
+            }
+        }
+        let n = p.held.len() as u64;
+        if n > 0 {
+            self.count(|s| s.held_dropped += n);
+        }
+    }
+
+    /// Forgets everything about path `id` but its shared record (dropping its held
+    /// packets).
+    fn forget(&mut self, id: u64, ctx: &mut Ctx<'_>) {
+        if let Some(info) = self.info.remove(&id) {
+            if self.by_key.get(&info.key) == Some(&id) {
+                self.by_key.remove(&info.key);
+            }
+            for x in &info.xids {
+                self.flow_xids.remove(x);
+            }
+        }
+        if let Some(p) = self.pending.remove(&id) {
+            self.barriers.retain(|_, v| *v != id);
+            self.drop_held(p, ctx);
+        }
     }
 
     fn install_path(
         &mut self,
         pi: &PacketInEvent<'_>,
-        src: Mac,
-        dst: Mac,
+        key: PathKey,
         steps: &[Step],
         host_port: PortNo,
         ctx: &mut Ctx<'_>,
     ) {
-        let per_flow =
-            self.config.granularity == Granularity::L4 || pi.packet.reason() == REASON_ACTION;
-        let micro = per_flow.then(|| Microflow::of(pi.data()));
-        let key = PathKey { src, dst, micro };
-        let held = Held {
-            in_port: pi.in_port(),
-            buffer_id: pi.packet.buffer_id(),
-            data: if pi.packet.is_buffered() {
-                Vec::new()
-            } else {
-                pi.data().to_vec()
-            },
-        };
-        // A path being set up for the same packets from the same place: the packet
-        // waits with the first.
-        if let Some(id) = self.by_key.get(&key) {
-            if let Some(p) = self.pending.get_mut(id) {
-                if p.dpid == pi.dpid && p.held[0].in_port == pi.in_port() {
-                    if p.held.len() < MAX_HELD {
-                        p.held.push(held);
-                    }
-                    return;
-                }
-            }
-        }
         // Per switch: (switch, in port, out port).
         let mut legs = Vec::with_capacity(steps.len() + 1);
         let (mut dpid, mut in_port) = (pi.dpid, pi.in_port());
@@ -598,8 +892,12 @@ impl Routing {
         legs.push((dpid, in_port, host_port));
 
         let id = self.next_path;
-        self.next_path += 1;
-        let priority = if per_flow {
+        self.next_path = if self.next_path >= PATH_ID_MASK {
+            1
+        } else {
+            self.next_path + 1
+        };
+        let priority = if key.micro.is_some() {
             self.config.microflow_priority
         } else {
             self.config.flow_priority
@@ -611,13 +909,14 @@ impl Routing {
                 if self.config.match_in_port {
                     m.set(OxmField::in_port(in_port));
                 }
-                m.set(OxmField::eth_src(src.0));
-                m.set(OxmField::eth_dst(dst.0));
-                if let Some(micro) = &micro {
+                m.set(OxmField::eth_src(key.src.0));
+                m.set(OxmField::eth_dst(key.dst.0));
+                if let Some(micro) = &key.micro {
                     micro.add_to(&mut m);
                 }
                 PathHop {
                     dpid,
+                    in_port,
                     match_: m,
                     out_port,
                 }
@@ -626,9 +925,8 @@ impl Routing {
 
         // A path with the same key is replaced: its hops the new path does not
         // overwrite are deleted.
-        if let Some(old) = self.by_key.remove(&key) {
-            self.keys.remove(&old);
-            self.pending.remove(&old);
+        if let Some(old) = self.by_key.get(&key).copied() {
+            self.forget(old, ctx);
             let old = self.state().paths.remove(&old);
             if let Some(old) = old {
                 for h in &old.hops {
@@ -646,57 +944,99 @@ impl Routing {
         // The last switch first, each followed by a barrier; the first switch gets its
         // flow, and the packet, once every other switch has answered.
         let mut waiting = 0;
+        let mut xids = Vec::with_capacity(hops.len());
         for h in hops.iter().skip(1).rev() {
-            if ctx.install(h.dpid, self.flow_for(id, h, priority)).is_ok() {
-                if let Ok(xid) = ctx.barrier(h.dpid) {
-                    self.barriers.insert((h.dpid, xid), id);
+            if let Ok(xid) = ctx.install(h.dpid, self.flow_for(id, h, priority, &key)) {
+                xids.push((h.dpid, xid));
+                if let Ok(b) = ctx.barrier(h.dpid) {
+                    self.barriers.insert((h.dpid, b), id);
                     waiting += 1;
                 }
             }
         }
-        let first = self.flow_for(id, &hops[0], priority);
-        if waiting == 0 {
-            let _ = ctx.install_and_release(pi, first);
+        let first = self.flow_for(id, &hops[0], priority, &key);
+        let now = ctx.now();
+        let ready = if waiting == 0 {
+            if let Ok(xid) = ctx.install_and_release(pi, first) {
+                xids.push((pi.dpid, xid));
+            }
+            Some(now)
         } else {
             self.pending.insert(
                 id,
                 Pending {
                     dpid: pi.dpid,
                     flow: first,
-                    held: vec![held],
+                    held: vec![Held::of(pi)],
                     waiting,
-                    since: ctx.now(),
+                    since: now,
                 },
             );
+            None
+        };
+        for &x in &xids {
+            self.flow_xids.insert(x, id);
         }
         self.by_key.insert(key, id);
-        self.keys.insert(id, key);
+        self.info.insert(
+            id,
+            PathInfo {
+                key,
+                ingress: Location {
+                    dpid: pi.dpid,
+                    port: pi.in_port(),
+                },
+                first_out: hops[0].out_port,
+                ready,
+                xids,
+            },
+        );
         let mut st = self.state();
         st.stats.routed += 1;
         st.stats.paths_installed += 1;
         st.paths.insert(
             id,
             InstalledPath {
-                src,
-                dst,
+                src: key.src,
+                dst: key.dst,
                 hops,
                 priority,
             },
         );
     }
 
-    /// The flow of hop `h` of path `id`.
-    fn flow_for(&self, id: u64, h: &PathHop, priority: u16) -> Flow {
-        let mut f = Flow::new(h.match_.clone())
+    /// The flow of hop `h` of path `id`. Every path flow asks for a flow-removed
+    /// message, whoever removes it.
+    fn flow_for(&self, id: u64, h: &PathHop, priority: u16, key: &PathKey) -> Flow {
+        let micro = if key.micro.is_some() {
+            MICROFLOW_COOKIE
+        } else {
+            0
+        };
+        Flow::new(h.match_.clone())
             .output(h.out_port)
             .priority(priority)
             .idle_timeout(self.config.idle_timeout)
             .hard_timeout(self.config.hard_timeout)
-            .cookie((COOKIE_TAG << 48) | (id & !COOKIE_MASK));
-        if self.config.idle_timeout != 0 || self.config.hard_timeout != 0 {
-            f = f.notify_removed();
-        }
-        f
+            .cookie((COOKIE_TAG << 48) | micro | (id & PATH_ID_MASK))
+            .notify_removed()
+    }
+
+    /// A barrier of path `id` to `dpid` was answered: the flow mod before it was
+    /// accepted.
+    fn accepted(&mut self, id: u64, dpid: DatapathId) {
+        let Some(info) = self.info.get_mut(&id) else {
+            return;
+        };
+        let flow_xids = &mut self.flow_xids;
+        info.xids.retain(|x| {
+            if x.0 == dpid {
+                flow_xids.remove(x);
+                false
+            } else {
+                true
+            }
+        });
     }
 
     /// A barrier of path `id` was answered (or given up on): when it was the last, the
@@ -714,7 +1054,15 @@ impl Routing {
         };
         self.barriers.retain(|_, v| *v != id);
         let actions = p.flow.actions.clone();
-        let _ = ctx.install(p.dpid, p.flow);
+        let installed = ctx.install(p.dpid, p.flow);
+        let now = ctx.now();
+        if let Some(info) = self.info.get_mut(&id) {
+            info.ready = Some(now);
+            if let Ok(xid) = installed {
+                info.xids.push((p.dpid, xid));
+                self.flow_xids.insert((p.dpid, xid), id);
+            }
+        }
         for h in p.held {
             let po = PacketOut {
                 buffer_id: h.buffer_id,
@@ -727,7 +1075,7 @@ impl Routing {
     }
 
     /// Whether floods may use `port` of `sw` now.
-    fn floodable(&self, sw: &SwitchView, port: PortNo, now: Duration) -> bool {
+    fn floodable(&self, sw: &SwitchView, port: PortNo, net: &NetworkView, now: Duration) -> bool {
         if port.0 == 0 || port.is_reserved() {
             return false;
         }
@@ -743,7 +1091,7 @@ impl Routing {
             dpid: sw.dpid,
             port,
         };
-        if self.graph.link_ports.contains(&at) {
+        if net.is_link_port(at) {
             return false;
         }
         let joined = self.joined.get(&sw.dpid).copied().unwrap_or_default();
@@ -752,7 +1100,7 @@ impl Routing {
             Some(&(true, t)) => t.max(joined),
             None => joined,
         };
-        now >= since + Duration::from_secs(self.config.flood_settle_s)
+        now >= since.saturating_add(Duration::from_secs(self.config.flood_settle_s))
     }
 
     fn flood(&mut self, pi: &PacketInEvent<'_>, here: Location, ctx: &mut Ctx<'_>) {
@@ -765,7 +1113,7 @@ impl Routing {
             } else {
                 self.config.flood_echo_ms
             };
-            if now < f.when + Duration::from_millis(window) {
+            if now < f.when.saturating_add(Duration::from_millis(window)) {
                 self.count(|s| s.flood_suppressed += 1);
                 // A buffered packet is released to nowhere, so the buffer is freed.
                 if pi.packet.is_buffered() {
@@ -785,6 +1133,7 @@ impl Routing {
             },
         );
 
+        let net = ctx.network();
         let mut targets: Vec<(DatapathId, Vec<Action>)> = ctx
             .switches()
             .map(|sw| {
@@ -792,7 +1141,7 @@ impl Routing {
                     .ports
                     .keys()
                     .filter(|&&p| {
-                        !(sw.dpid == here.dpid && p == here.port) && self.floodable(sw, p, now)
+                        !(sw.dpid == here.dpid && p == here.port) && self.floodable(sw, p, net, now)
                     })
                     .map(|&p| Action::output(p))
                     .collect();
@@ -854,15 +1203,48 @@ impl Routing {
             gone
         };
         for (id, p) in gone {
-            if let Some(k) = self.keys.remove(&id) {
-                self.by_key.remove(&k);
-            }
-            self.pending.remove(&id);
-            self.barriers.retain(|_, v| *v != id);
+            self.forget(id, ctx);
             for h in p.hops {
                 // A switch that is gone is the only failure; its flows went with it.
                 let _ = ctx.delete_strict(h.dpid, h.match_, p.priority, 0);
             }
+        }
+    }
+
+    /// A flow of routing's was removed (expired, or deleted by anyone): its path goes.
+    fn flow_removed(&mut self, fr: &FlowRemovedEvent<'_>, ctx: &mut Ctx<'_>) {
+        let cookie = fr.removed.cookie;
+        if cookie & COOKIE_MASK != COOKIE_TAG << 48 {
+            return;
+        }
+        let id = cookie & PATH_ID_MASK;
+        let micro = cookie & MICROFLOW_COOKIE != 0;
+        let (dpid, priority) = (fr.dpid, fr.removed.priority);
+        // The flow must be one of the path's (a leftover of an earlier controller can
+        // carry the same number).
+        let micro_priority = self.config.microflow_priority;
+        self.tear_down(ctx, |i, p| {
+            i == id
+                && p.priority == priority
+                && (p.priority == micro_priority) == micro
+                && p.hops.iter().any(|h| h.dpid == dpid)
+        });
+    }
+
+    /// A switch joined: flows with routing's cookie that it kept (1.3) belong to no
+    /// path this app knows of, and go.
+    fn switch_joined(&mut self, dpid: DatapathId, version: u8, ctx: &mut Ctx<'_>) {
+        self.joined.insert(dpid, ctx.now());
+        self.port_since.retain(|at, _| at.dpid != dpid);
+        if version >= OFP13 {
+            let clear = FlowMod {
+                command: FlowModCommand::Delete,
+                table_id: TABLE_ALL,
+                cookie: COOKIE_TAG << 48,
+                cookie_mask: COOKIE_MASK,
+                ..FlowMod::default()
+            };
+            let _ = ctx.send(dpid, &Message::FlowMod(clear));
         }
     }
 
@@ -915,10 +1297,7 @@ impl App for Routing {
                 self.packet_in(pi, ctx);
                 return Disposition::Stop;
             }
-            Event::SwitchJoin(j) => {
-                self.joined.insert(j.dpid, ctx.now());
-                self.port_since.retain(|at, _| at.dpid != j.dpid);
-            }
+            Event::SwitchJoin(j) => self.switch_joined(j.dpid, j.version, ctx),
             Event::SwitchLeave(l) => {
                 let dpid = l.dpid;
                 self.joined.remove(&dpid);
@@ -926,23 +1305,35 @@ impl App for Routing {
                 self.tear_down(ctx, |_, p| p.hops.iter().any(|h| h.dpid == dpid));
             }
             Event::PortStatus(ps) => self.port_status(ps.dpid, ps.reason, ps.port, ctx),
-            Event::FlowRemoved(fr) => {
-                let cookie = fr.removed.cookie;
-                if cookie & COOKIE_MASK == COOKIE_TAG << 48 {
-                    let id = cookie & !COOKIE_MASK;
-                    self.tear_down(ctx, |i, _| i == id);
-                }
-            }
+            Event::FlowRemoved(fr) => self.flow_removed(fr, ctx),
             Event::BarrierReply(b) => {
                 if let Some(id) = self.barriers.remove(&(b.dpid, b.xid)) {
+                    self.accepted(id, b.dpid);
                     self.barrier_done(id, false, ctx);
+                }
+            }
+            // Errors come back to the app whose message caused them (no registration).
+            Event::Error(e) => {
+                if let Some(&id) = self.flow_xids.get(&(e.dpid, e.xid)) {
+                    self.count(|s| s.paths_refused += 1);
+                    self.tear_down(ctx, |i, _| i == id);
                 }
             }
             Event::App(AppEvent::LinkDown(link)) => {
                 let link = *link;
                 self.tear_down(ctx, |_, p| p.crosses(&link));
             }
-            Event::App(AppEvent::HostMove { host, .. }) | Event::App(AppEvent::HostLeave(host)) => {
+            Event::App(AppEvent::HostMove { host, .. }) => {
+                // The event comes after the packet-in that revealed the move was
+                // handled, and that packet-in may have set up a path from the new place
+                // already: only paths that do not fit the new place go.
+                let (mac, now_at) = (Mac(host.mac), host.location);
+                self.tear_down(ctx, |_, p| {
+                    (p.src == mac && p.ingress() != Some(now_at))
+                        || (p.dst == mac && p.egress() != Some(now_at))
+                });
+            }
+            Event::App(AppEvent::HostLeave(host)) => {
                 let mac = Mac(host.mac);
                 self.tear_down(ctx, |_, p| p.src == mac || p.dst == mac);
             }
@@ -955,11 +1346,12 @@ impl App for Routing {
         let now = ctx.now();
         let keep =
             Duration::from_millis(self.config.flood_echo_ms.max(self.config.flood_repeat_ms));
-        self.flooded.retain(|_, f| now < f.when + keep);
+        self.flooded
+            .retain(|_, f| now < f.when.saturating_add(keep));
         let late: Vec<u64> = self
             .pending
             .iter()
-            .filter(|(_, p)| now >= p.since + BARRIER_WAIT)
+            .filter(|(_, p)| now >= p.since.saturating_add(BARRIER_WAIT))
             .map(|(&id, _)| id)
             .collect();
         for id in late {
@@ -1585,6 +1977,349 @@ mod tests {
         r.h.frame(r.sw[0], 1, &stp);
         assert_eq!(r.delivered(), []);
         assert_eq!(r.stats().dropped, 1);
+    }
+
+    #[test]
+    fn priorities_that_would_cross_the_acl_or_scan_blocks_are_refused() {
+        let parse = |t: &str| toml::from_str::<RoutingConfig>(t);
+        for bad in [
+            "flow_priority = 0",
+            "flow_priority = 28672", // the ACL's floor
+            "flow_priority = 36000", // inside the rule band
+            "microflow_priority = 20",
+            "microflow_priority = 34000", // inside the rule band
+            "microflow_priority = 61440", // scan_detect's blocks
+        ] {
+            let e = parse(bad).unwrap_err().to_string();
+            let key = bad.split(' ').next().unwrap();
+            assert!(e.contains(key) && e.contains("out of range"), "{bad}: {e}");
+        }
+        for good in [
+            "flow_priority = 1",
+            "flow_priority = 28671",
+            "microflow_priority = 36864",
+            "microflow_priority = 61439",
+        ] {
+            assert!(parse(good).is_ok(), "{good}");
+        }
+        // Through the whole configuration, the error names the key.
+        let e = crate::config::Config::from_toml("[routing]\nflow_priority = 30000\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("flow_priority") && e.contains("acl"), "{e}");
+        // The defaults respect the contract.
+        let d = RoutingConfig::default();
+        assert!(d.validate().is_ok());
+        assert!(d.flow_priority < acl::FLOOR_PRIORITY);
+        assert!(acl::BAND_TOP < d.microflow_priority);
+        assert!(d.microflow_priority < scan_detect::BLOCK_PRIORITY);
+        // Built in code, a bad priority is replaced by its default.
+        let r = Routing::new(RoutingConfig {
+            flow_priority: 0x8000,
+            microflow_priority: 5,
+            ..RoutingConfig::default()
+        });
+        assert_eq!(r.config().flow_priority, L2_FLOW_PRIORITY);
+        assert_eq!(r.config().microflow_priority, L4_FLOW_PRIORITY);
+    }
+
+    #[test]
+    fn flood_times_are_bounded_and_never_overflow() {
+        for bad in [
+            "flood_settle_s = 18446744073709551615",
+            "flood_settle_s = 86401",
+            "flood_repeat_ms = 3600001",
+            "flood_echo_ms = 18446744073709551615",
+        ] {
+            assert!(toml::from_str::<RoutingConfig>(bad).is_err(), "{bad}");
+        }
+        assert!(toml::from_str::<RoutingConfig>("flood_settle_s = 86400").is_ok());
+        // Built in code, huge times cannot overflow the clock: the ports never settle.
+        let config = RoutingConfig {
+            flood_settle_s: u64::MAX,
+            flood_repeat_ms: u64::MAX,
+            flood_echo_ms: u64::MAX,
+            ..RoutingConfig::default()
+        };
+        assert!(config.validate().is_err());
+        let mut r = rig(3, &LINE, config, true);
+        r.h.frame(r.sw[0], 1, &arp_request(mac(1), ip(1), ip(9)));
+        assert_eq!(r.delivered(), []);
+        r.h.advance(Duration::from_secs(1));
+        r.h.frame(r.sw[0], 1, &arp_request(mac(1), ip(1), ip(9)));
+        assert_eq!(r.stats().flood_suppressed, 1);
+    }
+
+    #[test]
+    fn a_refused_flow_mod_tears_its_path_down() {
+        // s3's table holds one entry, the table-miss entry: it refuses the path's flow.
+        let plan = SharedPlan::default();
+        let r = Routing::new(RoutingConfig::default());
+        let routing = r.shared();
+        let mut h = harness(&plan, vec![Box::new(r)]);
+        let sw: Vec<usize> = (1..=3)
+            .map(|d| {
+                let mut c = crate::harness::agent_config(d, crate::switch_conn::OFP13);
+                if d == 3 {
+                    c.max_entries = 1;
+                }
+                h.add_switch(c, &[1, 2, 3])
+            })
+            .collect();
+        {
+            let mut p = plan.lock().unwrap();
+            for &(a, b) in &LINE {
+                h.wire((a.0 as usize - 1, a.1), (b.0 as usize - 1, b.1));
+                p.cable(at(a.0, a.1), at(b.0, b.1));
+            }
+            for k in 1..=3 {
+                p.host(k as u8, at(k, 1), None);
+            }
+        }
+        settle(&mut h, 4);
+        let mut r = Rig {
+            h,
+            plan,
+            routing,
+            sw,
+        };
+        r.delivered();
+        r.h.frame(r.sw[0], 1, &ping(mac(3), mac(1), ip(1), ip(3), 1));
+        assert_eq!(r.delivered(), []);
+        assert_eq!(r.errors(), 1, "s3 refused the flow");
+        // No half path is left behind to swallow the next packets.
+        assert_eq!(r.flows(), [0, 0, 0]);
+        assert!(r.paths().is_empty());
+        let st = r.stats();
+        assert_eq!((st.paths_refused, st.paths_removed), (1, 1));
+        assert_eq!(st.held_dropped, 1, "the packet that waited for the path");
+        // A path elsewhere is unaffected.
+        r.h.frame(r.sw[0], 1, &ping(mac(2), mac(1), ip(1), ip(2), 2));
+        assert_eq!(r.delivered(), [(r.sw[1], 1)]);
+        assert_eq!(r.flows(), [1, 1, 0]);
+    }
+
+    #[test]
+    fn a_host_move_keeps_the_path_its_own_packet_set_up() {
+        use crate::apps::hosts::{Hosts, HostsConfig};
+        let plan = SharedPlan::default();
+        let r = Routing::new(RoutingConfig::default());
+        let routing = r.shared();
+        let mut h = harness(
+            &plan,
+            vec![Box::new(Hosts::new(HostsConfig::default())), Box::new(r)],
+        );
+        let sw = switches(&mut h, 3);
+        {
+            let mut p = plan.lock().unwrap();
+            for &(a, b) in &LINE {
+                h.wire((a.0 as usize - 1, a.1), (b.0 as usize - 1, b.1));
+                p.cable(at(a.0, a.1), at(b.0, b.1));
+            }
+        }
+        settle(&mut h, 4);
+        let mut r = Rig {
+            h,
+            plan,
+            routing,
+            sw,
+        };
+        // h1 (s1:1) asks for h3, h3 (s3:1) answers: a path from s3:1 to h1.
+        r.h.frame(r.sw[0], 1, &arp_request(mac(1), ip(1), ip(3)));
+        r.h.frame(r.sw[2], 1, &arp_reply(mac(1), mac(3), ip(3), ip(1)));
+        assert_eq!(r.paths()[0].ingress(), Some(at(3, 1)));
+        r.delivered();
+        // h3 turns up at s2:1 and pings h1: the hosts app sees the move before routing
+        // sees the packet, and the move is dispatched after routing set up the path.
+        r.h.frame(r.sw[1], 1, &ping(mac(1), mac(3), ip(3), ip(1), 1));
+        assert_eq!(r.delivered(), [(r.sw[0], 1)]);
+        let paths = r.paths();
+        assert_eq!(paths.len(), 1, "the old path went, the new one stayed");
+        assert_eq!(paths[0].ingress(), Some(at(2, 1)));
+        assert_eq!(paths[0].switches(), [DatapathId(2), DatapathId(1)]);
+        assert_eq!(r.flows(), [1, 1, 0]);
+        // The next ping rides it without the controller.
+        let pins = packet_ins(&r.h, r.sw[1]);
+        r.h.frame(r.sw[1], 1, &ping(mac(1), mac(3), ip(3), ip(1), 2));
+        assert_eq!(r.delivered(), [(r.sw[0], 1)]);
+        assert_eq!(packet_ins(&r.h, r.sw[1]), pins);
+    }
+
+    /// Fake 1.3 switches (they never answer barriers) with datapath ids 1..=n and
+    /// `buffers` packet buffers, `cables` in the view, host k at port 1 of switch k and
+    /// `extra` hosts; routing alone.
+    fn fakes(
+        n: u64,
+        cables: &[Cable],
+        extra: &[(u8, Location)],
+    ) -> (Harness, Vec<usize>, SharedRouting) {
+        use crate::harness::FakeSwitch;
+        let plan = SharedPlan::default();
+        let r = Routing::new(RoutingConfig::default());
+        let routing = r.shared();
+        let mut h = harness(&plan, vec![Box::new(r)]);
+        let sw: Vec<usize> = (1..=n)
+            .map(|d| h.add_fake(FakeSwitch::new(crate::switch_conn::OFP13, d, 256, 3)))
+            .collect();
+        {
+            let mut p = plan.lock().unwrap();
+            for &(a, b) in cables {
+                p.cable(at(a.0, a.1), at(b.0, b.1));
+            }
+            for k in 1..=n {
+                p.host(k as u8, at(k, 1), None);
+            }
+            for &(k, loc) in extra {
+                p.host(k, loc, None);
+            }
+        }
+        settle(&mut h, 4);
+        for &s in &sw {
+            h.fake(s).unwrap().take_received();
+        }
+        (h, sw, routing)
+    }
+
+    /// The buffers of the packet-outs without actions (drops) among `got`.
+    fn released_buffers(got: &[Message]) -> Vec<u32> {
+        got.iter()
+            .filter_map(|m| match m {
+                Message::PacketOut(p) if p.actions.is_empty() => Some(p.buffer_id),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn held_packets_beyond_the_limit_or_of_a_torn_down_path_are_released() {
+        let (mut h, sw, routing) = fakes(2, &LINE[..1], &[]);
+        // Twenty buffered packets of one path, whose downstream switch never answers.
+        for b in 0..20u32 {
+            let f = ping(mac(2), mac(1), ip(1), ip(2), b as u16);
+            h.fake(sw[0]).unwrap().packet_in(1, 100 + b, &f);
+            h.run();
+        }
+        assert_eq!(routing.lock().unwrap().stats.routed, 1);
+        let got = h.fake(sw[0]).unwrap().take_received();
+        assert_eq!(
+            released_buffers(&got),
+            (116..120).collect::<Vec<u32>>(),
+            "the four beyond the sixteen held: {got:?}"
+        );
+        assert_eq!(routing.lock().unwrap().stats.held_dropped, 4);
+        // The downstream switch goes: the path is torn down before it was ready, and the
+        // sixteen held buffers are released too.
+        h.disconnect(sw[1]);
+        let got = h.fake(sw[0]).unwrap().take_received();
+        assert_eq!(released_buffers(&got), (100..116).collect::<Vec<u32>>());
+        let st = routing.lock().unwrap().stats;
+        assert_eq!((st.held_dropped, st.paths_removed), (20, 1));
+        assert!(routing.lock().unwrap().paths.is_empty());
+    }
+
+    #[test]
+    fn packets_in_flight_are_released_through_the_first_hop() {
+        use crate::harness::UNBUFFERED;
+        // h1 and h2 on the same switch: a one-switch path, ready at once.
+        let (mut h, sw, routing) = fakes(1, &[], &[(2, at(1, 2))]);
+        let f = |seq| ping(mac(2), mac(1), ip(1), ip(2), seq);
+        h.fake(sw[0]).unwrap().packet_in(1, UNBUFFERED, &f(1));
+        h.run();
+        let got = h.fake(sw[0]).unwrap().take_received();
+        assert!(
+            matches!(&got[..], [Message::FlowMod(_), Message::PacketOut(_)]),
+            "{got:?}"
+        );
+        // A packet that was on its way meanwhile: released, nothing installed again.
+        h.fake(sw[0]).unwrap().packet_in(1, UNBUFFERED, &f(2));
+        h.run();
+        let got = h.fake(sw[0]).unwrap().take_received();
+        match &got[..] {
+            [Message::PacketOut(p)] => assert_eq!(p.actions, [Action::output(PortNo(2))]),
+            other => panic!("one packet-out expected: {other:?}"),
+        }
+        let st = routing.lock().unwrap().stats;
+        assert_eq!((st.released, st.paths_installed), (1, 1));
+        // Much later the flow is evidently gone: the path is set up again.
+        h.advance(Duration::from_secs(2));
+        h.fake(sw[0]).unwrap().packet_in(1, UNBUFFERED, &f(3));
+        h.run();
+        let got = h.fake(sw[0]).unwrap().take_received();
+        assert!(
+            matches!(&got[..], [Message::FlowMod(_), Message::PacketOut(_)]),
+            "{got:?}"
+        );
+        let st = routing.lock().unwrap().stats;
+        assert_eq!((st.released, st.paths_installed), (1, 2));
+        assert_eq!(routing.lock().unwrap().paths.len(), 1);
+    }
+
+    /// Sends its message to its switch on the next tick.
+    struct Sender(Arc<Mutex<Option<(DatapathId, Message)>>>);
+
+    impl App for Sender {
+        fn name(&self) -> &'static str {
+            "sender"
+        }
+        fn register(&self, _r: &mut Registrar) {}
+        fn handle(&mut self, _e: &Event<'_>, _ctx: &mut Ctx<'_>) -> Disposition {
+            Disposition::Continue
+        }
+        fn tick(&mut self, ctx: &mut Ctx<'_>) {
+            if let Some((dpid, m)) = self.0.lock().unwrap().take() {
+                ctx.send(dpid, &m).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn a_path_whose_flow_someone_else_deleted_is_forgotten() {
+        let plan = SharedPlan::default();
+        // No timeouts: the flows still ask for flow-removed messages.
+        let r = Routing::new(RoutingConfig {
+            idle_timeout: 0,
+            ..RoutingConfig::default()
+        });
+        let routing = r.shared();
+        let outbox = Arc::new(Mutex::new(None));
+        let mut h = harness(&plan, vec![Box::new(Sender(outbox.clone())), Box::new(r)]);
+        let sw = switches(&mut h, 3);
+        {
+            let mut p = plan.lock().unwrap();
+            for &(a, b) in &LINE {
+                h.wire((a.0 as usize - 1, a.1), (b.0 as usize - 1, b.1));
+                p.cable(at(a.0, a.1), at(b.0, b.1));
+            }
+            for k in 1..=3 {
+                p.host(k as u8, at(k, 1), None);
+            }
+        }
+        settle(&mut h, 4);
+        let mut r = Rig {
+            h,
+            plan,
+            routing,
+            sw,
+        };
+        r.delivered();
+        r.h.frame(r.sw[0], 1, &ping(mac(3), mac(1), ip(1), ip(3), 1));
+        assert_eq!(r.paths().len(), 1);
+        // Another app deletes the middle hop (by cookie): the flow-removed message makes
+        // routing delete the rest and forget the path.
+        let del = FlowMod {
+            command: FlowModCommand::Delete,
+            table_id: TABLE_ALL,
+            cookie: COOKIE_TAG << 48,
+            cookie_mask: COOKIE_MASK,
+            ..FlowMod::default()
+        };
+        *outbox.lock().unwrap() = Some((DatapathId(2), Message::FlowMod(del)));
+        r.h.advance(Duration::from_secs(1));
+        assert!(r.paths().is_empty());
+        assert_eq!(r.flows(), [0, 0, 0]);
+        r.delivered();
+        r.h.frame(r.sw[0], 1, &ping(mac(3), mac(1), ip(1), ip(3), 2));
+        assert_eq!(r.delivered(), [(r.sw[2], 1)]);
     }
 
     #[test]

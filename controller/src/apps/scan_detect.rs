@@ -29,6 +29,14 @@
 //! default pair paths is only the first between two hosts; with `granularity = "l4"`
 //! (or under an ACL whose checks send each microflow to the controller) every SYN is.
 //!
+//! The source address is read from the packet, and nothing stops a host from writing
+//! another's there: a forged scan gets its supposed source reported (and, with
+//! `block = true`, blocked), and a scanner can spread its probes over forged sources.
+//! Reports and blocks are a lab instrument, not an authority.
+//!
+//! `window_s` must be 1 to [`MAX_WINDOW_S`] and `block_s` at least 1 (the configuration
+//! refuses other values); times are added saturating, so no value overflows the clock.
+//!
 //! Memory is bounded: at most [`MAX_SOURCES`] sources are tracked (a source beyond is
 //! not counted until expired windows are swept on the next tick), and a window keeps at
 //! most `threshold + 1` destinations, all a verdict needs.
@@ -40,7 +48,7 @@ use std::time::Duration;
 
 use flowlab_datapath::key::FlowKey;
 use flowlab_openflow::model::{Match, OxmField};
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 
 use crate::app::{App, Ctx, Disposition, Flow, Registrar};
 use crate::event::{AppEvent, Event, EventKind, Location, PacketInEvent};
@@ -55,6 +63,9 @@ pub const BLOCK_PRIORITY: u16 = 0xf000;
 /// Sources tracked at most.
 pub const MAX_SOURCES: usize = 1 << 16;
 
+/// The longest window, in seconds (a day).
+pub const MAX_WINDOW_S: u64 = 86_400;
+
 const ETH_TYPE_IPV4: u16 = 0x0800;
 const ETH_TYPE_ARP: u16 = 0x0806;
 const ARP_REQUEST: u16 = 1;
@@ -67,14 +78,38 @@ const TCP_ACK: u16 = 0x10;
 pub struct ScanDetectConfig {
     /// Handler priority for packet-ins (it always continues).
     pub priority: i32,
-    /// The window, in seconds.
+    /// The window, in seconds (1 to [`MAX_WINDOW_S`]).
+    #[serde(deserialize_with = "de_window_s")]
     pub window_s: u64,
     /// Distinct destinations allowed per window; one more is a scan.
     pub threshold: u32,
     /// Install a drop flow for a scanning source.
     pub block: bool,
-    /// How long a block lasts, in seconds.
+    /// How long a block lasts, in seconds (at least 1).
+    #[serde(deserialize_with = "de_block_s")]
     pub block_s: u16,
+}
+
+fn de_window_s<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let v = u64::deserialize(d)?;
+    if (1..=MAX_WINDOW_S).contains(&v) {
+        Ok(v)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "window_s {v} is out of range (1 to {MAX_WINDOW_S})"
+        )))
+    }
+}
+
+fn de_block_s<'de, D: Deserializer<'de>>(d: D) -> Result<u16, D::Error> {
+    let v = u16::deserialize(d)?;
+    if v >= 1 {
+        Ok(v)
+    } else {
+        Err(serde::de::Error::custom(
+            "block_s 0 is out of range (1 to 65535)",
+        ))
+    }
 }
 
 impl Default for ScanDetectConfig {
@@ -183,7 +218,7 @@ impl ScanDetect {
             destinations: HashSet::new(),
             reported: false,
         });
-        if now >= w.opened + window {
+        if now >= w.opened.saturating_add(window) {
             *w = Window {
                 opened: now,
                 destinations: HashSet::new(),
@@ -210,14 +245,15 @@ impl ScanDetect {
         });
         self.stats().suspected += 1;
         if self.config.block && !self.blocked.contains_key(&src) {
+            let secs = self.config.block_s.max(1);
             self.blocked.insert(
                 src,
-                now + Duration::from_secs(u64::from(self.config.block_s)),
+                now.saturating_add(Duration::from_secs(u64::from(secs))),
             );
             let mut dpids: Vec<DatapathId> = ctx.switches().map(|s| s.dpid).collect();
             dpids.sort_unstable();
             for dpid in dpids {
-                let _ = ctx.install(dpid, self.block_flow(src, self.config.block_s));
+                let _ = ctx.install(dpid, self.block_flow(src, secs));
             }
             self.stats().blocked += 1;
         }
@@ -272,7 +308,8 @@ impl App for ScanDetect {
     fn tick(&mut self, ctx: &mut Ctx<'_>) {
         let now = ctx.now();
         let window = self.window();
-        self.windows.retain(|_, w| now < w.opened + window);
+        self.windows
+            .retain(|_, w| now < w.opened.saturating_add(window));
         self.blocked.retain(|_, until| now < *until);
     }
 }
@@ -462,6 +499,37 @@ mod tests {
         let c: ScanDetectConfig = toml::from_str("threshold = 3\nblock = true").unwrap();
         assert_eq!((c.threshold, c.block, c.window_s), (3, true, 10));
         assert!(toml::from_str::<ScanDetectConfig>("window = 3").is_err());
+    }
+
+    #[test]
+    fn huge_or_empty_windows_are_refused_and_never_overflow() {
+        for bad in [
+            "window_s = 18446744073709551615",
+            "window_s = 86401",
+            "window_s = 0",
+            "block_s = 0",
+        ] {
+            let e = toml::from_str::<ScanDetectConfig>(bad)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("out of range"), "{bad}: {e}");
+        }
+        assert!(toml::from_str::<ScanDetectConfig>("window_s = 86400\nblock_s = 1").is_ok());
+        // Built in code, a huge window cannot overflow the clock.
+        let config = ScanDetectConfig {
+            window_s: u64::MAX,
+            threshold: 2,
+            block: true,
+            block_s: u16::MAX,
+            ..ScanDetectConfig::default()
+        };
+        let mut r = rig(config);
+        for n in 1..=3 {
+            r.h.frame(r.sw[0], 1, &probe(n));
+        }
+        r.h.advance(Duration::from_secs(1));
+        assert_eq!(r.scans.lock().unwrap().len(), 1);
+        assert_eq!(r.stats.lock().unwrap().blocked, 1);
     }
 
     #[test]
