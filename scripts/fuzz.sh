@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 SECS=${1:-60}
 command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
 export RUSTC_BOOTSTRAP=1
-for crate in datapath hub openflow; do
+for crate in datapath hub openflow controller; do
   [ -f $crate/fuzz/Cargo.toml ] || continue
   for t in $(cargo fuzz list --fuzz-dir $crate/fuzz); do
     corpus=$(mktemp -d)

@@ -56,8 +56,32 @@ pub const LLDP_FLOW_COOKIE: u64 = 0x6c6c_6470_0000_0001;
 /// What a probe's chassis ID starts with, before the datapath id's 16 hex digits.
 pub const CHASSIS_PREFIX: &[u8] = b"dpid:";
 
-/// The longest probe frame: chassis `dpid:` + 16 digits, port up to 10 digits.
-const PROBE_FRAME_MAX: usize = 64;
+/// The longest probe frame: chassis `dpid:` + 16 digits, port up to 10 digits, `:` and
+/// the 16-digit tag.
+const PROBE_FRAME_MAX: usize = 96;
+
+/// The key that signs this controller's probes.
+///
+/// A probe's port ID is `PORT:TAG`, TAG a keyed hash (SipHash with keys drawn at random
+/// when the app starts) of the datapath id and port. A host cannot forge a probe that
+/// claims some other switch port, so it cannot add links to the view by sending LLDP
+/// into its own port. What it can do is send back the probe its own port sent it: that
+/// claims the link from its port to itself, and links from a port to itself are refused.
+#[derive(Debug, Clone)]
+pub struct ProbeKey(std::collections::hash_map::RandomState);
+
+impl ProbeKey {
+    /// A fresh random key.
+    pub fn random() -> ProbeKey {
+        ProbeKey(std::collections::hash_map::RandomState::new())
+    }
+
+    /// The tag of the probe from `dpid`'s port `port`.
+    pub fn tag(&self, dpid: DatapathId, port: PortNo) -> u64 {
+        use std::hash::BuildHasher;
+        self.0.hash_one((dpid.0, port.0))
+    }
+}
 
 /// `[topology]` options.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -140,6 +164,7 @@ pub struct Topology {
     /// Reused: the probes one tick sends (switch, port, the port's MAC address).
     due: Vec<(DatapathId, PortNo, [u8; 6])>,
     counters: Arc<TopologyCounters>,
+    key: ProbeKey,
 }
 
 /// Whether `port` numbers a physical port (below `OFPP_MAX`; LOCAL, CONTROLLER and the
@@ -156,12 +181,14 @@ fn probes_go_out(port: &Port) -> bool {
         && port.config & port_config::PORT_DOWN == 0
 }
 
-/// Writes the probe from `dpid`'s port `port` into `buf`; returns its length.
+/// Writes the probe from `dpid`'s port `port`, signed with `key`, into `buf`; returns
+/// its length.
 pub fn probe_frame(
     dpid: DatapathId,
     port: PortNo,
     hw_addr: [u8; 6],
     ttl: u16,
+    key: &ProbeKey,
     buf: &mut [u8],
 ) -> Option<usize> {
     const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -170,9 +197,15 @@ pub fn probe_frame(
     for (i, c) in chassis[5..].iter_mut().enumerate() {
         *c = HEX[((dpid.0 >> (60 - 4 * i)) & 0xf) as usize];
     }
-    let mut digits = [0u8; 10];
+    // PORT:TAG, the port in decimal and the tag in 16 hex digits.
+    let mut digits = [0u8; 27];
+    let tag = key.tag(dpid, port);
+    for (i, c) in digits[11..].iter_mut().enumerate() {
+        *c = HEX[((tag >> (60 - 4 * i)) & 0xf) as usize];
+    }
+    digits[10] = b':';
     let mut n = port.0;
-    let mut at = digits.len();
+    let mut at = 10;
     loop {
         at -= 1;
         digits[at] = b'0' + (n % 10) as u8;
@@ -196,8 +229,15 @@ pub fn probe_frame(
     .ok()
 }
 
-/// Where an LLDPDU says it was sent from, if it is one of our probes.
-pub fn probe_source(lldp: &LldpRepr<'_>) -> Option<Location> {
+/// Where an LLDPDU says it was sent from, if it is one of our probes signed with `key`.
+pub fn probe_source(lldp: &LldpRepr<'_>, key: &ProbeKey) -> Option<Location> {
+    let (at, tag) = probe_claim(lldp)?;
+    (key.tag(at.dpid, at.port) == tag).then_some(at)
+}
+
+/// Where an LLDPDU in our probes' format claims it was sent from, and its tag (not
+/// checked: see [`probe_source`]).
+pub fn probe_claim(lldp: &LldpRepr<'_>) -> Option<(Location, u64)> {
     if lldp.chassis_id.subtype != chassis_subtype::LOCALLY_ASSIGNED
         || lldp.port_id.subtype != port_subtype::LOCALLY_ASSIGNED
     {
@@ -208,18 +248,29 @@ pub fn probe_source(lldp: &LldpRepr<'_>) -> Option<Location> {
         return None;
     }
     let dpid = u64::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?;
-    let digits = lldp.port_id.id;
+    let (digits, tag) = lldp
+        .port_id
+        .id
+        .split_at_checked(lldp.port_id.id.iter().position(|&b| b == b':')?)?;
+    let tag = &tag[1..];
     if digits.is_empty() || digits.len() > 10 || !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
+    if tag.len() != 16 || !tag.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
     let port = std::str::from_utf8(digits).ok()?.parse::<u32>().ok()?;
+    let tag = u64::from_str_radix(std::str::from_utf8(tag).ok()?, 16).ok()?;
     if !is_physical(PortNo(port)) {
         return None;
     }
-    Some(Location {
-        dpid: DatapathId(dpid),
-        port: PortNo(port),
-    })
+    Some((
+        Location {
+            dpid: DatapathId(dpid),
+            port: PortNo(port),
+        },
+        tag,
+    ))
 }
 
 impl Topology {
@@ -231,6 +282,7 @@ impl Topology {
             last_probe: HashMap::new(),
             due: Vec::new(),
             counters: Arc::default(),
+            key: ProbeKey::random(),
         }
     }
 
@@ -247,7 +299,7 @@ impl Topology {
 
     fn probe(&mut self, ctx: &mut Ctx<'_>, dpid: DatapathId, port: PortNo, hw_addr: [u8; 6]) {
         let mut buf = [0u8; PROBE_FRAME_MAX];
-        let Some(len) = probe_frame(dpid, port, hw_addr, self.ttl(), &mut buf) else {
+        let Some(len) = probe_frame(dpid, port, hw_addr, self.ttl(), &self.key, &mut buf) else {
             return;
         };
         let actions = [Action::output(port)];
@@ -338,15 +390,14 @@ impl Topology {
             return;
         };
         let in_port = pi.in_port();
-        match probe_source(&lldp) {
-            Some(src) if ctx.switch(src.dpid).is_some() && is_physical(in_port) => {
-                let link = Link {
-                    src,
-                    dst: Location {
-                        dpid: pi.dpid,
-                        port: in_port,
-                    },
-                };
+        let dst = Location {
+            dpid: pi.dpid,
+            port: in_port,
+        };
+        match probe_source(&lldp, &self.key) {
+            // A probe back at the port it left from was echoed by whatever is there.
+            Some(src) if ctx.switch(src.dpid).is_some() && is_physical(in_port) && src != dst => {
+                let link = Link { src, dst };
                 let now = ctx.now();
                 ctx.network_mut().link_seen(link, now);
                 TopologyCounters::bump(&self.counters.probes_received);
@@ -533,12 +584,14 @@ pub(crate) mod tests {
         if f.ethertype() != EtherType::Lldp {
             return None;
         }
-        probe_source(&LldpRepr::parse(f.payload()).ok()?)
+        probe_claim(&LldpRepr::parse(f.payload()).ok()?).map(|(at, _)| at)
     }
 
+    /// A probe in our format, signed with a key no running app has (so: forged).
     fn probe(dpid: u64, port: u32, hw: [u8; 6]) -> Vec<u8> {
         let mut buf = [0u8; PROBE_FRAME_MAX];
-        let n = probe_frame(DatapathId(dpid), PortNo(port), hw, 4, &mut buf).unwrap();
+        let key = ProbeKey::random();
+        let n = probe_frame(DatapathId(dpid), PortNo(port), hw, 4, &key, &mut buf).unwrap();
         buf[..n].to_vec()
     }
 
@@ -552,18 +605,35 @@ pub(crate) mod tests {
 
     #[test]
     fn probes_say_where_they_left_from_and_nothing_else_does() {
-        let f = probe(0x0123_4567_89ab_cdef, 4_000_000, [2, 0, 0, 0, 0, 9]);
-        let eth = EthernetFrame::new_checked(&f[..]).unwrap();
+        let key = ProbeKey::random();
+        let mut buf = [0u8; PROBE_FRAME_MAX];
+        let n = probe_frame(
+            DatapathId(0x0123_4567_89ab_cdef),
+            PortNo(4_000_000),
+            [2, 0, 0, 0, 0, 9],
+            4,
+            &key,
+            &mut buf,
+        )
+        .unwrap();
+        let f = &buf[..n];
+        let eth = EthernetFrame::new_checked(f).unwrap();
         assert_eq!(eth.dst_addr().0, [0x01, 0x80, 0xc2, 0, 0, 0x0e]);
         assert_eq!(eth.src_addr().0, [2, 0, 0, 0, 0, 9]);
         let lldp = LldpRepr::parse(eth.payload()).unwrap();
         assert_eq!(lldp.chassis_id.subtype, 7);
         assert_eq!(lldp.chassis_id.id, b"dpid:0123456789abcdef");
+        assert_eq!(lldp.port_id.subtype, 7);
+        let tag = key.tag(DatapathId(0x0123_4567_89ab_cdef), PortNo(4_000_000));
+        assert_eq!(lldp.port_id.id, format!("4000000:{tag:016x}").as_bytes());
+        let here = at(0x0123_4567_89ab_cdef, 4_000_000);
+        assert_eq!(probe_source(&lldp, &key), Some(here));
         assert_eq!(
-            (lldp.port_id.subtype, lldp.port_id.id),
-            (7, &b"4000000"[..])
+            probe_source(&lldp, &ProbeKey::random()),
+            None,
+            "another key"
         );
-        assert_eq!(source_of(&f), Some(at(0x0123_4567_89ab_cdef, 4_000_000)));
+        assert_eq!(source_of(f), Some(here));
         assert_eq!(source_of(&probe(5, 0, [0; 6])), Some(at(5, 0)));
         let id = |chassis: &'static [u8], port: &'static [u8]| LldpRepr {
             chassis_id: LldpId {
@@ -577,21 +647,54 @@ pub(crate) mod tests {
             ttl: 1,
         };
         for (c, p) in [
-            (&b"dpid:0123456789abcdeg"[..], &b"1"[..]),
-            (b"dpid:+123456789abcdef", b"1"),
-            (b"dpid:0123456789abcde", b"1"),
-            (b"DPID:0123456789abcdef", b"1"),
-            (b"dpid:0123456789abcdef", b"x1"),
-            (b"dpid:0123456789abcdef", b"+1"),
-            (b"dpid:0123456789abcdef", b"4294967040"), // OFPP_MAX
-            (b"dpid:0123456789abcdef", b"99999999999"),
+            (&b"dpid:0123456789abcdeg"[..], &b"1:0000000000000000"[..]),
+            (b"dpid:+123456789abcdef", b"1:0000000000000000"),
+            (b"dpid:0123456789abcde", b"1:0000000000000000"),
+            (b"DPID:0123456789abcdef", b"1:0000000000000000"),
+            (b"dpid:0123456789abcdef", b"x1:0000000000000000"),
+            (b"dpid:0123456789abcdef", b"+1:0000000000000000"),
+            (b"dpid:0123456789abcdef", b"1"),
+            (b"dpid:0123456789abcdef", b"1:"),
+            (b"dpid:0123456789abcdef", b"1:000000000000000"),
+            (b"dpid:0123456789abcdef", b"1:000000000000000g"),
+            (b"dpid:0123456789abcdef", b"4294967040:0000000000000000"), // OFPP_MAX
+            (b"dpid:0123456789abcdef", b"99999999999:0000000000000000"),
         ] {
-            assert_eq!(probe_source(&id(c, p)), None, "{c:?} {p:?}");
+            assert_eq!(probe_claim(&id(c, p)), None, "{c:?} {p:?}");
         }
-        assert!(probe_source(&id(b"dpid:0123456789ABCDEF", b"4294967039")).is_some());
-        let mut mac_chassis = id(b"dpid:0123456789abcdef", b"1");
+        let claim = probe_claim(&id(
+            b"dpid:0123456789ABCDEF",
+            b"4294967039:00000000000000ff",
+        ));
+        assert_eq!(
+            claim,
+            Some((at(0x0123_4567_89ab_cdef, 4_294_967_039), 0xff))
+        );
+        let mut mac_chassis = id(b"dpid:0123456789abcdef", b"1:0000000000000000");
         mac_chassis.chassis_id.subtype = chassis_subtype::MAC_ADDRESS;
-        assert_eq!(probe_source(&mac_chassis), None);
+        assert_eq!(probe_claim(&mac_chassis), None);
+    }
+
+    #[test]
+    fn forged_and_echoed_probes_add_no_link() {
+        let mut h = Harness::new(controller("topology", &Config::default(), Vec::new()));
+        let a = h.add_switch(agent_config(1, OFP13), &[1, 2]);
+        let b = h.add_switch(agent_config(2, OFP13), &[1, 2]);
+        h.wire((a, 2), (b, 2));
+        advance(&mut h, 2);
+        assert_eq!(links(&h).len(), 2);
+        // A host at 2:1 forges a probe from 1:1: wrong tag.
+        h.frame(b, 1, &probe(1, 1, [2, 0, 0, 0, 0, 1]));
+        // A host at 1:1 sends back the real probe its port sent it.
+        let echoed = h
+            .take_delivered(a)
+            .into_iter()
+            .find(|(port, f)| *port == 1 && f.get(12..14) == Some(&[0x88, 0xcc][..]))
+            .map(|(_, f)| f)
+            .expect("the probe out of 1:1");
+        h.frame(a, 1, &echoed);
+        advance(&mut h, 1);
+        assert_eq!(links(&h).len(), 2, "{:?}", links(&h));
     }
 
     #[test]
