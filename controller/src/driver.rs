@@ -52,6 +52,9 @@ use crate::controller::{ApiReply, ApiRequestId, ConnId, Controller};
 /// Bytes read from a connection at once.
 pub const READ_BUFFER: usize = 64 * 1024;
 
+/// A connection yields to the others after this many read batches in a row.
+pub const YIELD_EVERY: u32 = 4;
+
 /// How often the controller is ticked.
 pub const TICK: Duration = Duration::from_secs(1);
 
@@ -482,6 +485,7 @@ where
     let mut wpos = 0usize;
     let mut closing: Option<String> = None;
     let mut joined = false;
+    let mut batches = 0u32;
     let why = loop {
         if wpos == wbuf.len() {
             wpos = 0;
@@ -513,9 +517,18 @@ where
                 Ok(0) => break "the switch closed the connection".to_string(),
                 Ok(n) => {
                     let now = shared.now();
-                    let mut core = shared.lock();
-                    core.ctl.receive(id, &rbuf[..n], now);
-                    core.wake_dirty(Some(id));
+                    {
+                        let mut core = shared.lock();
+                        core.ctl.receive(id, &rbuf[..n], now);
+                        core.wake_dirty(Some(id));
+                    }
+                    // Fairness: a switch that always has more to read would otherwise be
+                    // served batch after batch while the others wait; every few batches
+                    // it goes to the back of the runtime's queue.
+                    batches += 1;
+                    if batches % YIELD_EVERY == 0 {
+                        tokio::task::yield_now().await;
+                    }
                 }
                 Err(e) => break format!("read: {e}"),
             },
