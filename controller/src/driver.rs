@@ -526,7 +526,8 @@ where
                     // served batch after batch while the others wait; every few batches
                     // it goes to the back of the runtime's queue.
                     batches += 1;
-                    if batches % YIELD_EVERY == 0 {
+                    if batches == YIELD_EVERY {
+                        batches = 0;
                         tokio::task::yield_now().await;
                     }
                 }
