@@ -1,6 +1,15 @@
 //! flowlab-guests: the `flowlab` lab launcher.
 //!
 //! Reads Netkit and Kathara lab folders unchanged, boots real User-Mode Linux guests and
-//! wires each collision domain through one `flowlab-hub`. It is empty until the lab issue
-//! lands; for now the UML boot recipe lives in the end-to-end test harness
-//! (`flowlab-tests`).
+//! wires each collision domain through one `flowlab-hub`.
+//!
+//! | module | holds |
+//! |---|---|
+//! | [`lab`] | the lab model: `lab.conf` (Netkit and Kathara dialects), `lab.dep`, machine folders, startup files, the topology picture |
+//! | [`image`] | guest root filesystems: the busybox and Debian images, the guest init |
+//! | [`uml`] | one UML guest: its command line, process, mconsole, console and exec agent |
+#![warn(missing_docs)]
+
+pub mod image;
+pub mod lab;
+pub mod uml;
