@@ -9,7 +9,7 @@
 set -euo pipefail
 PKGS=(user-mode-linux uml-utilities vde2 busybox-static iproute2 iputils-ping tshark tcpdump qemu-system-x86
   openvswitch-switch openvswitch-common openvswitch-testcontroller ethtool python3-venv
-  chromium)
+  chromium e2fsprogs debootstrap)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -13,6 +13,9 @@ for f in datapath/fuzz hub/fuzz openflow/fuzz controller/fuzz; do
   [ -f $f/Cargo.toml ] && cargo build --quiet --manifest-path $f/Cargo.toml --target-dir target/fuzz
 done
 mkdir -p target
+# The Debian guest image (FRR) for the RIP example lab: built once per data dir (about a
+# minute with debootstrap; cached by content), so that test runs instead of skipping.
+target/debug/flowlab image build --kind debian
 cargo test --workspace --no-fail-fast --quiet 2>&1 | tee target/test-output.log
 # One closing line for the whole run (cargo's last line is a doc-test binary's).
 awk '/^test result:/ { p += $4; f += $6 } END { printf "total: %d passed, %d failed\n", p, f; exit (f > 0 || p == 0) }' target/test-output.log

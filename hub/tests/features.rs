@@ -316,7 +316,7 @@ fn tap_port_reaches_a_network_namespace() {
     std::fs::create_dir_all(&dir).unwrap();
     let ctl = dir.join("ctl");
     // The switch runs inside the namespace, so the tap appears there.
-    let mut child = Command::new("ip")
+    let child = Command::new("ip")
         .args([
             "netns",
             "exec",
@@ -330,8 +330,18 @@ fn tap_port_reaches_a_network_namespace() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
+    // Stopped even when an assertion below fails, so the test never waits on it.
+    struct Stop(std::process::Child);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            // SAFETY: SIGINT to the child we started (ip netns exec passes it on by exec).
+            unsafe { libc::kill(self.0.id() as i32, libc::SIGINT) };
+            let _ = self.0.wait();
+        }
+    }
+    let child = Stop(child);
     assert!(
-        flowlab_hub::client::wait_listening_of(child.id(), &ctl, Duration::from_secs(5)),
+        flowlab_hub::client::wait_listening_of(child.0.id(), &ctl, Duration::from_secs(5)),
         "the switch did not start listening"
     );
     assert!(ok(&[
@@ -407,9 +417,7 @@ fn tap_port_reaches_a_network_namespace() {
         .output()
         .unwrap();
     let replies = responder.join().unwrap();
-    // SAFETY: SIGINT to the child we started (ip netns exec passes it on by exec).
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    let _ = child.wait();
+    drop(child);
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(
         replies,
