@@ -568,16 +568,30 @@ fn build_spec(
 fn check_cow(state: &LabState, name: &str, base: &Path) -> Result<bool, LaunchError> {
     let cow = state.cow_file(name);
     let stamp = state.cow_base_file(name);
+    // The base by path and identity: an image rebuilt in place (`image build --force`)
+    // has the same path but another inode and time, and a COW file made against the old
+    // one would make the guest's root unreadable.
+    let identity = {
+        use std::os::unix::fs::MetadataExt;
+        let m = fs::metadata(base).map_err(io_err(format!("reading {}", base.display())))?;
+        format!(
+            "{}\n{} {} {}.{}\n",
+            base.display(),
+            m.ino(),
+            m.size(),
+            m.mtime(),
+            m.mtime_nsec()
+        )
+    };
     let mut dropped = false;
     if cow.exists() {
         let made_on = fs::read_to_string(&stamp).unwrap_or_default();
-        if made_on.trim() != base.to_string_lossy() {
+        if made_on != identity {
             fs::remove_file(&cow).map_err(io_err(format!("removing {}", cow.display())))?;
             dropped = true;
         }
     }
-    fs::write(&stamp, format!("{}\n", base.display()))
-        .map_err(io_err(format!("writing {}", stamp.display())))?;
+    fs::write(&stamp, identity).map_err(io_err(format!("writing {}", stamp.display())))?;
     Ok(dropped)
 }
 
@@ -988,7 +1002,11 @@ fn spawn_machine(ctx: &BootContext<'_>, name: &str) -> Result<Booting, BootFailu
         append: m.options.append.clone(),
         copy_always: ctx.lab.dialect == Dialect::Kathara,
     };
-    check_cow(state, name, base).map_err(|e| fail(e.to_string()))?;
+    if check_cow(state, name, base).map_err(|e| fail(e.to_string()))? {
+        eprintln!(
+            "{name}: its disk was made on another build of the image; it starts from a fresh disk"
+        );
+    }
     let spec = build_spec(state, &plan, base, kind, ctx.tmpdir.clone());
     let guest = Guest::spawn_with(
         &spec,
@@ -1862,7 +1880,12 @@ pub fn vm_start(opts: &VmOptions, ui: &mut Ui) -> Result<Duration, LaunchError> 
         append: None,
         copy_always: false,
     };
-    check_cow(&state, &opts.name, &base)?;
+    if check_cow(&state, &opts.name, &base)? {
+        eprintln!(
+            "{}: its disk was made on another build of the image; it starts from a fresh disk",
+            opts.name
+        );
+    }
     let mounts = fs::read_to_string("/proc/mounts").unwrap_or_default();
     let tmpdir = uml_tmpdir(&mounts, &state.tmp_dir());
     if let Some(t) = &tmpdir {

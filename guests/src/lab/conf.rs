@@ -451,8 +451,9 @@ const KATHARA_LAB_VARS: [&str; 6] = [
     "LAB_WEB",
 ];
 
-/// vstart options (Netkit) that flowlab does not type but passes on as raw options
-/// without a warning. One-letter names are all treated as vstart options too.
+/// vstart options (Netkit) that flowlab recognises but does not support: kept as raw
+/// options and ignored with a warning. One-letter names (other than `M`, `e` and `k`) are
+/// treated the same way.
 const NETKIT_OPTIONS: [&str; 18] = [
     "con0",
     "con1",
@@ -1282,11 +1283,13 @@ impl Parser<'_> {
                         i,
                         format!("Kathara option `{key}` has no meaning for UML guests; ignored"),
                     );
-                } else if !(key.len() == 1 || NETKIT_OPTIONS.contains(&key)) {
+                } else if key.len() == 1 || NETKIT_OPTIONS.contains(&key) {
                     self.warn(
                         i,
-                        format!("unknown option `{key}`; kept as the vstart option `--{key}`"),
+                        format!("Netkit option `{key}` is not supported by flowlab; ignored"),
                     );
+                } else {
+                    self.warn(i, format!("unknown option `{key}`; ignored"));
                 }
             }
         }
