@@ -164,6 +164,74 @@ pub enum Command {
     ControllerHelp,
 }
 
+/// A walk over a subcommand's options: `--name value`, `--name=value` and bare flags.
+#[derive(Debug)]
+pub struct Options<'a> {
+    args: &'a [String],
+    i: usize,
+    inline: Option<String>,
+}
+
+impl<'a> Options<'a> {
+    /// Options from `args`.
+    pub fn new(args: &'a [String]) -> Options<'a> {
+        Options {
+            args,
+            i: 0,
+            inline: None,
+        }
+    }
+
+    /// The next option's name (without an `=value`), or None at the end.
+    pub fn next_name(&mut self) -> Option<String> {
+        let arg = self.args.get(self.i)?;
+        self.i += 1;
+        match arg.split_once('=') {
+            Some((n, v)) if n.starts_with("--") => {
+                self.inline = Some(v.to_string());
+                Some(n.to_string())
+            }
+            _ => {
+                self.inline = None;
+                Some(arg.clone())
+            }
+        }
+    }
+
+    /// The value of an option whose value may be left out: after its `=`, else the next
+    /// argument unless that is another option.
+    pub fn optional_value(&mut self) -> Option<String> {
+        if let Some(v) = self.inline.take() {
+            return Some(v);
+        }
+        let next = self.args.get(self.i).filter(|a| !a.starts_with('-'))?;
+        self.i += 1;
+        Some(next.clone())
+    }
+
+    /// The value of option `name`: after its `=`, else the next argument.
+    pub fn value(&mut self, name: &str) -> Result<String> {
+        if let Some(v) = self.inline.take() {
+            return Ok(v);
+        }
+        let v = self
+            .args
+            .get(self.i)
+            .ok_or_else(|| anyhow!("{name} needs a value"))?;
+        self.i += 1;
+        Ok(v.clone())
+    }
+}
+
+/// A whole number in `lo..=hi` (suffixes as [`parse_number`]); errors name `name`.
+pub fn whole_number(s: &str, name: &str, lo: u64, hi: u64) -> Result<u64> {
+    let v = parse_number(s).with_context(|| name.to_string())?;
+    if v.fract() != 0.0 || v < lo as f64 || v > hi as f64 {
+        bail!("{name} must be a whole number in {lo}..={hi}, not {s:?}");
+    }
+    Ok(v as u64)
+}
+
 /// Parses `1500`, `200k`, `1.5M`, `2e5`.
 pub fn parse_number(s: &str) -> Result<f64> {
     let t = s.trim().replace('_', "");

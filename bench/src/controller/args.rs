@@ -3,12 +3,12 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{bail, Context, Result};
 
 use super::driver::Mode;
 use super::launch::KNOWN;
 use super::poller::Endpoint;
-use crate::args::parse_number;
+use crate::args::{parse_number, whole_number as int, Options};
 
 /// Usage text of the subcommand.
 pub const USAGE: &str = "\
@@ -155,33 +155,13 @@ impl Default for ControllerConfig {
     }
 }
 
-fn int(s: &str, name: &str, lo: u64, hi: u64) -> Result<u64> {
-    let v = parse_number(s).with_context(|| name.to_string())?;
-    if v.fract() != 0.0 || v < lo as f64 || v > hi as f64 {
-        bail!("{name} must be a whole number in {lo}..={hi}, not {s:?}");
-    }
-    Ok(v as u64)
-}
-
 /// Parses the arguments after `controller`; `Ok(None)` asks for the usage text.
 pub fn parse(args: &[String]) -> Result<Option<ControllerConfig>> {
     let mut c = ControllerConfig::default();
-    let mut i = 0;
-    while i < args.len() {
-        let arg = args[i].as_str();
-        i += 1;
-        let (name, inline) = match arg.split_once('=') {
-            Some((n, v)) if n.starts_with("--") => (n, Some(v.to_string())),
-            _ => (arg, None),
-        };
-        let mut value = || -> Result<String> {
-            if let Some(v) = inline.clone() {
-                return Ok(v);
-            }
-            let v = args.get(i).ok_or_else(|| anyhow!("{name} needs a value"))?;
-            i += 1;
-            Ok(v.clone())
-        };
+    let mut opts = Options::new(args);
+    while let Some(option) = opts.next_name() {
+        let name = option.as_str();
+        let mut value = || opts.value(name);
         match name {
             "-h" | "--help" => return Ok(None),
             "--connect" => c.connect = Endpoint::parse(&value()?)?,
@@ -236,15 +216,9 @@ pub fn parse(args: &[String]) -> Result<Option<ControllerConfig>> {
             }
             "--keep-logs" => c.keep_logs = true,
             "--json" => {
-                c.json = Some(match inline.clone() {
+                c.json = Some(match opts.optional_value() {
                     Some(v) => JsonOut::File(PathBuf::from(v)),
-                    None => match args.get(i) {
-                        Some(next) if !next.starts_with('-') => {
-                            i += 1;
-                            JsonOut::File(PathBuf::from(next))
-                        }
-                        _ => JsonOut::Stdout,
-                    },
+                    None => JsonOut::Stdout,
                 })
             }
             other => bail!("unknown option {other:?} (see flowlab-bench controller --help)"),

@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{bail, Context, Result};
 
-use crate::args::parse_number;
+use crate::args::{parse_number, whole_number as int, Options};
 
 /// Usage text of the subcommand.
 pub const USAGE: &str = "\
@@ -130,14 +130,6 @@ impl Default for LabConfig {
     }
 }
 
-fn int(s: &str, name: &str, lo: u64, hi: u64) -> Result<u64> {
-    let v = parse_number(s).with_context(|| name.to_string())?;
-    if v.fract() != 0.0 || v < lo as f64 || v > hi as f64 {
-        bail!("{name} must be a whole number in {lo}..={hi}, not {s:?}");
-    }
-    Ok(v as u64)
-}
-
 fn secs(s: &str, name: &str) -> Result<Duration> {
     let v = parse_number(s).with_context(|| name.to_string())?;
     if v <= 0.0 {
@@ -149,22 +141,10 @@ fn secs(s: &str, name: &str) -> Result<Duration> {
 /// Parses the arguments after `lab`; `Ok(None)` asks for the usage text.
 pub fn parse(args: &[String]) -> Result<Option<LabConfig>> {
     let mut c = LabConfig::default();
-    let mut i = 0;
-    while i < args.len() {
-        let arg = args[i].as_str();
-        i += 1;
-        let (name, inline) = match arg.split_once('=') {
-            Some((n, v)) if n.starts_with("--") => (n, Some(v.to_string())),
-            _ => (arg, None),
-        };
-        let mut value = || -> Result<String> {
-            if let Some(v) = inline.clone() {
-                return Ok(v);
-            }
-            let v = args.get(i).ok_or_else(|| anyhow!("{name} needs a value"))?;
-            i += 1;
-            Ok(v.clone())
-        };
+    let mut opts = Options::new(args);
+    while let Some(option) = opts.next_name() {
+        let name = option.as_str();
+        let mut value = || opts.value(name);
         match name {
             "-h" | "--help" => return Ok(None),
             "--only" => {
