@@ -205,16 +205,7 @@ impl SwitchProcess {
 
     /// The last `lines` lines of the switch's log.
     pub fn log_tail(&self, lines: usize) -> String {
-        let Ok(mut f) = File::open(&self.log) else {
-            return String::new();
-        };
-        let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-        let _ = f.seek(SeekFrom::Start(len.saturating_sub(8192)));
-        let mut buf = Vec::new();
-        let _ = f.read_to_end(&mut buf);
-        let text = String::from_utf8_lossy(&buf);
-        let all: Vec<&str> = text.lines().collect();
-        all[all.len().saturating_sub(lines)..].join("\n")
+        log_tail(&self.log, lines)
     }
 
     /// Stops the switch: SIGINT, up to 2 s for it to exit, then SIGKILL. Returns its status.
@@ -222,25 +213,44 @@ impl SwitchProcess {
         if let Some(s) = self.exit_status() {
             return Ok(s);
         }
-        let pid = self.pid();
-        // SAFETY: signalling our own child, which has not been reaped (try_wait said so).
-        unsafe { libc::kill(pid, libc::SIGINT) };
-        let deadline = Instant::now() + Duration::from_secs(2);
-        while Instant::now() < deadline {
-            if let Some(s) = self.child.try_wait()? {
-                self.exited = Some(s);
-                self.stdin = None;
-                return Ok(s);
-            }
-            thread::sleep(Duration::from_millis(10));
-        }
-        // SAFETY: as above; still not reaped.
-        unsafe { libc::kill(pid, libc::SIGKILL) };
-        let s = self.child.wait()?;
+        let s = stop_child(&mut self.child, libc::SIGINT, Duration::from_secs(2))?;
         self.exited = Some(s);
         self.stdin = None;
         Ok(s)
     }
+}
+
+/// The last `lines` lines of a log file (read from its last 8 KiB); empty if unreadable.
+pub fn log_tail(log: &Path, lines: usize) -> String {
+    let Ok(mut f) = File::open(log) else {
+        return String::new();
+    };
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let _ = f.seek(SeekFrom::Start(len.saturating_sub(8192)));
+    let mut buf = Vec::new();
+    let _ = f.read_to_end(&mut buf);
+    let text = String::from_utf8_lossy(&buf);
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// Stops a child we started and have not reaped: `sig`, up to `grace` for it to exit, then
+/// SIGKILL. By PID, never by name.
+pub fn stop_child(child: &mut Child, sig: libc::c_int, grace: Duration) -> io::Result<ExitStatus> {
+    let pid = child.id() as libc::pid_t;
+    // SAFETY: signalling our own child, which has not been reaped (the caller's try_wait
+    // said so).
+    unsafe { libc::kill(pid, sig) };
+    let deadline = Instant::now() + grace;
+    while Instant::now() < deadline {
+        if let Some(s) = child.try_wait()? {
+            return Ok(s);
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+    // SAFETY: as above; still not reaped.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    child.wait()
 }
 
 impl Drop for SwitchProcess {

@@ -11,7 +11,7 @@
 //! directory and says so in the report.
 
 use std::fs::{self, File};
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -433,16 +433,7 @@ impl ControllerProcess {
 
     /// The last lines of its log.
     pub fn log_tail(&self, lines: usize) -> String {
-        let Ok(mut f) = File::open(&self.log) else {
-            return String::new();
-        };
-        let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-        let _ = f.seek(SeekFrom::Start(len.saturating_sub(8192)));
-        let mut buf = Vec::new();
-        let _ = f.read_to_end(&mut buf);
-        let text = String::from_utf8_lossy(&buf);
-        let all: Vec<&str> = text.lines().collect();
-        all[all.len().saturating_sub(lines)..].join("\n")
+        crate::switch_process::log_tail(&self.log, lines)
     }
 
     /// SIGTERM, up to 3 s, then SIGKILL; by PID.
@@ -450,20 +441,11 @@ impl ControllerProcess {
         if let Some(s) = self.exit_status() {
             return Ok(s);
         }
-        let pid = self.pid();
-        // SAFETY: signalling our own child, not yet reaped.
-        unsafe { libc::kill(pid, libc::SIGTERM) };
-        let deadline = Instant::now() + Duration::from_secs(3);
-        while Instant::now() < deadline {
-            if let Some(s) = self.child.try_wait()? {
-                self.status = Some(s);
-                return Ok(s);
-            }
-            thread::sleep(Duration::from_millis(10));
-        }
-        // SAFETY: as above; still not reaped.
-        unsafe { libc::kill(pid, libc::SIGKILL) };
-        let s = self.child.wait()?;
+        let s = crate::switch_process::stop_child(
+            &mut self.child,
+            libc::SIGTERM,
+            Duration::from_secs(3),
+        )?;
         self.status = Some(s);
         Ok(s)
     }
