@@ -31,7 +31,7 @@ use flowlab_controller::app::{App, Ctx, Disposition, Registrar};
 use flowlab_controller::cli::{self, Command};
 use flowlab_controller::config::Config;
 use flowlab_controller::controller::Controller;
-use flowlab_controller::driver::{Bound, Driver, DriverConfig};
+use flowlab_controller::driver;
 use flowlab_controller::event::{AppEvent, Event, EventKind};
 use flowlab_controller::netview::Mac;
 
@@ -115,34 +115,8 @@ fn run() -> anyhow::Result<()> {
     let mut apps = flowlab_controller::apps::build(&args.apps, &config)?;
     apps.push(Box::new(ScanReporter::default()));
     let controller = Controller::new(config.controller.conn_config()?, apps)?;
-    let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
-    runtime.block_on(async move {
-        let driver = Driver::bind(
-            controller,
-            DriverConfig {
-                listen: args.listen,
-                connect: args.connect,
-                verbose: !args.quiet,
-                api: args.api,
-                api_any: args.api_any,
-            },
-        )
-        .await
-        .context("binding listeners")?;
-        for b in driver.bound() {
-            match b {
-                Bound::Tcp(a) => eprintln!("scan_detection: listening on ptcp:{a}"),
-                Bound::Unix(p) => eprintln!("scan_detection: listening on punix:{}", p.display()),
-                other => eprintln!("scan_detection: {other:?}"),
-            }
-        }
-        driver
-            .run(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await;
-        Ok(())
-    })
+    driver::run_program(controller, args.driver_config(), "scan_detection")
+        .context("serving switches")
 }
 
 /// Two in-memory switches, h1 and h2; h1 sweeps 203.0.113.0/24 with ARP requests.

@@ -37,7 +37,7 @@ use flowlab_controller::apps::acl::Selector;
 use flowlab_controller::cli::{self, Command};
 use flowlab_controller::config::Config;
 use flowlab_controller::controller::Controller;
-use flowlab_controller::driver::{Bound, Driver, DriverConfig};
+use flowlab_controller::driver;
 use flowlab_controller::event::{Event, EventKind, Location};
 use flowlab_controller::netview::{HostInfo, Mac, NetworkView};
 use flowlab_openflow::model::{Action, Match, Message, OxmField, OxmId, PacketOut, PortNo};
@@ -274,34 +274,8 @@ fn run() -> anyhow::Result<()> {
     let mut apps = flowlab_controller::apps::build(&args.apps, &config)?;
     apps.push(Box::new(VlanTagging::new(map)));
     let controller = Controller::new(config.controller.conn_config()?, apps)?;
-    let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
-    runtime.block_on(async move {
-        let driver = Driver::bind(
-            controller,
-            DriverConfig {
-                listen: args.listen,
-                connect: args.connect,
-                verbose: !args.quiet,
-                api: args.api,
-                api_any: args.api_any,
-            },
-        )
-        .await
-        .context("binding listeners")?;
-        for b in driver.bound() {
-            match b {
-                Bound::Tcp(a) => eprintln!("vlan_tagging: listening on ptcp:{a}"),
-                Bound::Unix(p) => eprintln!("vlan_tagging: listening on punix:{}", p.display()),
-                other => eprintln!("vlan_tagging: {other:?}"),
-            }
-        }
-        driver
-            .run(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await;
-        Ok(())
-    })
+    driver::run_program(controller, args.driver_config(), "vlan_tagging")
+        .context("serving switches")
 }
 
 /// One in-memory switch, two hosts on two VLANs, a trunk on port 4.

@@ -53,6 +53,19 @@ pub struct Args {
     pub api_any: bool,
 }
 
+impl Args {
+    /// The driver's configuration these arguments ask for.
+    pub fn driver_config(&self) -> crate::driver::DriverConfig {
+        crate::driver::DriverConfig {
+            listen: self.listen.clone(),
+            connect: self.connect.clone(),
+            verbose: !self.quiet,
+            api: self.api,
+            api_any: self.api_any,
+        }
+    }
+}
+
 /// What the command line asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {

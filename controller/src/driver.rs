@@ -463,6 +463,49 @@ async fn connect_loop(shared: Arc<Shared>, target: Target) {
     }
 }
 
+/// Runs `controller` as a program does: a multi-threaded runtime, the listeners and
+/// connections of `config`, one stderr line per bound address (prefixed with `label`),
+/// then service until SIGINT or SIGTERM.
+pub fn run_program(controller: Controller, config: DriverConfig, label: &str) -> io::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let names = controller.app_names().join(",");
+        let driver = Driver::bind(controller, config).await?;
+        for b in driver.bound() {
+            match b {
+                Bound::Tcp(a) => eprintln!("{label}: listening on ptcp:{a} ({names})"),
+                Bound::Unix(p) => {
+                    eprintln!("{label}: listening on punix:{} ({names})", p.display())
+                }
+                Bound::Api(a) => eprintln!("{label}: JSON API on http://{a}/"),
+            }
+        }
+        driver.run(shutdown_signal()).await;
+        Ok(())
+    })
+}
+
+/// Completes on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) {
+        (Ok(mut int), Ok(mut term)) => {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+        }
+        _ => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
 /// One connection, from open to close. See the module documentation.
 async fn serve<R, W>(shared: Arc<Shared>, mut rd: R, mut wr: W, label: String)
 where
