@@ -378,7 +378,9 @@ pub fn build_rootfs(root: &Path, busybox: &Path) {
     let bb = root.join("bin/busybox");
     fs::copy(busybox, &bb).expect("copying busybox");
     fs::set_permissions(&bb, fs::Permissions::from_mode(0o755)).expect("chmod busybox");
-    let out = Command::new(&bb)
+    // Ask the original for its applets, not the copy: another test thread forking while
+    // the copy was still open for writing would make running it fail with ETXTBSY.
+    let out = Command::new(busybox)
         .arg("--list")
         .output()
         .expect("busybox --list");
