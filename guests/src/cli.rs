@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! flowlab start   [-d DIR] [-p N] [--dialect netkit|kathara] [--switch hub|learning]
-//!                 [--openflow [--apps LIST]] [--image busybox|debian] [--timeout SECS] [MACHINE...]
+//!                 [--openflow [--apps LIST]] [--image busybox|debian] [--timeout SECS]
+//!                 [--transport daemon|bess] [MACHINE...]
 //! flowlab halt    [-d DIR] [--timeout SECS] [MACHINE...]
 //! flowlab crash   [-d DIR] [-F|--keep-fs] [MACHINE...]
 //! flowlab info    [-d DIR] [--dialect D] [--topology FILE.svg]
@@ -11,7 +12,7 @@
 //! flowlab console [-d DIR] MACHINE
 //! flowlab capture [-d DIR] DOMAIN [-w FILE|-]
 //! flowlab test    [-d DIR] [start options] [-R|--rebuild-signature] [--verify user|builtin|both]
-//! flowlab vm start NAME --ethN=CD... [--mem M] [--image K] [--exec CMD]
+//! flowlab vm start NAME --ethN=CD... [--mem M] [--image K] [--exec CMD] [--transport T]
 //! flowlab vm list | vm halt NAME | vm crash NAME
 //! flowlab image build --kind busybox|debian [--size MIB] [--force]
 //! ```
@@ -27,6 +28,7 @@ use crate::hubs::{HubMode, SwitchMode, DEFAULT_APPS};
 use crate::image::ImageKind;
 use crate::lab::Dialect;
 use crate::launcher::{StartOptions, TestOptions, Verify, VmOptions};
+use crate::uml::Transport;
 
 /// The usage text.
 pub const USAGE: &str = "\
@@ -34,8 +36,11 @@ usage: flowlab COMMAND [OPTIONS]
 
 Lab commands (a lab is a Netkit or Kathara folder; -d DIR defaults to .):
   start   [-d DIR] [-p N] [--dialect netkit|kathara] [--switch hub|learning]
-          [--openflow [--apps LIST]] [--image busybox|debian] [--timeout SECS] [MACHINE...]
-                 boot the lab (or the machines named and what they depend on)
+          [--openflow [--apps LIST]] [--image busybox|debian] [--timeout SECS]
+          [--transport daemon|bess] [MACHINE...]
+                 boot the lab (or the machines named and what they depend on);
+                 --transport: how guests reach their hubs, UML's daemon transport
+                 (default, as Netkit) or its vector driver (bess; interfaces still ethN)
   halt    [-d DIR] [--timeout SECS] [MACHINE...]
                  shut guests down (their .shutdown files run); disks are kept
   crash   [-d DIR] [-F|--keep-fs] [MACHINE...]
@@ -55,6 +60,7 @@ Lab commands (a lab is a Netkit or Kathara folder; -d DIR defaults to .):
 
 Single machines (Netkit's vstart/vlist/vhalt/vcrash):
   vm start NAME --eth0=CD [--eth1=CD...] [--mem MIB] [--image K] [--exec CMD]
+           [--transport daemon|bess]
   vm list
   vm halt NAME
   vm crash NAME
@@ -276,12 +282,17 @@ fn start_option(
         "--apps" => *apps = Some(a.value(opt)?),
         "--image" => o.image = Some(image_kind(&a.value(opt)?)?),
         "--timeout" => o.ready_timeout = Some(seconds(opt, &a.value(opt)?)?),
+        "--transport" => o.transport = transport(&a.value(opt)?)?,
         s if s.starts_with("-p") && s.len() > 2 && !s.starts_with("--") => {
             o.parallel = number("-p", &s[2..])?;
         }
         _ => return Ok(false),
     }
     Ok(true)
+}
+
+fn transport(v: &str) -> Result<Transport, UsageError> {
+    v.parse().map_err(UsageError)
 }
 
 fn finish_mode(
@@ -391,12 +402,14 @@ fn parse_vm(a: &mut Args<'_>) -> Result<Command, UsageError> {
                 mem_mb: None,
                 image: None,
                 exec: None,
+                transport: Transport::Daemon,
             };
             while let Some(opt) = a.next() {
                 match opt.as_str() {
                     "--mem" | "-M" => o.mem_mb = Some(number(&opt, &a.value(&opt)?)?),
                     "--image" => o.image = Some(image_kind(&a.value(&opt)?)?),
                     "--exec" | "-e" => o.exec = Some(a.value(&opt)?),
+                    "--transport" => o.transport = transport(&a.value(&opt)?)?,
                     s if s.starts_with("--eth") => {
                         let n: u32 = number(s, &s[5..])?;
                         if n >= crate::lab::conf::MAX_INTERFACES {
@@ -636,6 +649,10 @@ mod tests {
         );
         assert_eq!(o.image, Some(ImageKind::Debian));
         assert_eq!(o.ready_timeout, Some(Duration::from_secs(90)));
+        assert_eq!(o.transport, Transport::Daemon);
+        assert_eq!(start("start --transport bess").transport, Transport::Bess);
+        assert_eq!(start("start --transport=vector").transport, Transport::Bess);
+        assert!(p("start --transport tap").is_err());
         let o = start("start --openflow --apps hub,topology");
         assert_eq!(
             o.mode,

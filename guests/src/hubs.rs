@@ -213,13 +213,19 @@ pub fn dpid_for(index: usize) -> u64 {
 /// A hub's arguments (after the program name).
 pub fn hub_args(
     ctl: &Path,
+    bess: &Path,
     mode: &HubMode,
     controller: &Path,
     of_listen: &Path,
     dpid: u64,
     tap: Option<&str>,
 ) -> Vec<String> {
-    let mut a = vec!["-unix".to_string(), ctl.display().to_string()];
+    let mut a = vec![
+        "-unix".to_string(),
+        ctl.display().to_string(),
+        "--bess".into(),
+        bess.display().to_string(),
+    ];
     match mode {
         HubMode::Plain(SwitchMode::Hub) => a.push("-hub".into()),
         HubMode::Plain(SwitchMode::Learning) => {}
@@ -412,14 +418,17 @@ pub fn ensure_hub(state: &LabState, d: &DomainSpec, mode: &HubMode) -> Result<Re
     let program = hub_program()?;
     let ctl = state.hub_socket(&d.name);
     let of = state.hub_of_socket(&d.name);
+    let bess = state.hub_bess_socket(&d.name);
     let _ = fs::remove_file(&ctl);
     let _ = fs::remove_file(&of);
+    let _ = fs::remove_file(&bess);
     let tap = match d.tap_addr {
         Some(addr) => Some(create_tap(state, &d.name, addr)?),
         None => None,
     };
     let args = hub_args(
         &ctl,
+        &bess,
         mode,
         &state.controller_socket(),
         &of,
@@ -518,23 +527,39 @@ mod tests {
         let ctl = Path::new("/l/.flowlab/hubs/A.ctl");
         let sock = Path::new("/l/.flowlab/ctl.sock");
         let of = Path::new("/l/.flowlab/hubs/A.of");
+        let b = Path::new("/l/.flowlab/hubs/A.bess");
         assert_eq!(
-            hub_args(ctl, &HubMode::Plain(SwitchMode::Hub), sock, of, 1, None),
-            ["-unix", "/l/.flowlab/hubs/A.ctl", "-hub"]
+            hub_args(ctl, b, &HubMode::Plain(SwitchMode::Hub), sock, of, 1, None),
+            [
+                "-unix",
+                "/l/.flowlab/hubs/A.ctl",
+                "--bess",
+                "/l/.flowlab/hubs/A.bess",
+                "-hub"
+            ]
         );
         assert_eq!(
             hub_args(
                 ctl,
+                b,
                 &HubMode::Plain(SwitchMode::Learning),
                 sock,
                 of,
                 1,
                 Some("fl0")
             ),
-            ["-unix", "/l/.flowlab/hubs/A.ctl", "-tap", "fl0"]
+            [
+                "-unix",
+                "/l/.flowlab/hubs/A.ctl",
+                "--bess",
+                "/l/.flowlab/hubs/A.bess",
+                "-tap",
+                "fl0"
+            ]
         );
         let a = hub_args(
             ctl,
+            b,
             &HubMode::OpenFlow {
                 apps: "l2_learning".into(),
             },
@@ -548,6 +573,8 @@ mod tests {
             [
                 "-unix",
                 "/l/.flowlab/hubs/A.ctl",
+                "--bess",
+                "/l/.flowlab/hubs/A.bess",
                 "--controller",
                 "unix:/l/.flowlab/ctl.sock",
                 "--fail-mode",

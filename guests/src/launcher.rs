@@ -80,7 +80,7 @@ use crate::lab::{Addresses, Dialect, Image, Lab, LabError, Machine, StartPlan, W
 use crate::state::{stop_record, LabState, Record, RecordKind, StateError, STOP_GRACE};
 use crate::uml::{
     self, parse_console_pty, Agent, AgentError, ExecOutput, Guest, GuestError, GuestSpec,
-    HaltOutcome, Mac, RootDisk, SpawnOptions, ATTACH_CONSOLE_LINE,
+    HaltOutcome, Mac, RootDisk, SpawnOptions, Transport, ATTACH_CONSOLE_LINE,
 };
 
 /// How long a machine may take from spawn to `.ready` on the busybox image.
@@ -390,6 +390,8 @@ pub struct StartOptions {
     /// How long one machine may take to become ready (default [`READY_TIMEOUT`]; twice
     /// that on the Debian image).
     pub ready_timeout: Option<Duration>,
+    /// How the guests' interfaces reach their hubs (default daemon, as Netkit).
+    pub transport: Transport,
 }
 
 impl StartOptions {
@@ -403,6 +405,7 @@ impl StartOptions {
             machines: Vec::new(),
             image: None,
             ready_timeout: None,
+            transport: Transport::Daemon,
         }
     }
 }
@@ -503,6 +506,7 @@ struct GuestPlan<'a> {
     exec: Vec<String>,
     append: Option<String>,
     copy_always: bool,
+    transport: Transport,
 }
 
 fn build_spec(
@@ -536,8 +540,12 @@ fn build_spec(
     for (index, domain, mac, tap) in &plan.interfaces {
         s.interfaces.push(uml::Interface {
             index: *index,
-            socket: state.hub_socket(domain),
+            socket: match plan.transport {
+                Transport::Daemon => state.hub_socket(domain),
+                Transport::Bess => state.hub_bess_socket(domain),
+            },
             mac: *mac,
+            transport: plan.transport,
         });
         if let Some(t) = tap {
             s.append
@@ -847,6 +855,7 @@ fn start_locked(
         macs: lab_macs(lab),
         tmpdir,
         ready_timeout: opts.ready_timeout,
+        transport: opts.transport,
     };
     let mut plan = StartPlan::new(order, lab.dep.as_ref(), opts.parallel);
     for n in &already {
@@ -941,6 +950,7 @@ struct BootContext<'a> {
     macs: BTreeMap<(String, u32), Mac>,
     tmpdir: Option<PathBuf>,
     ready_timeout: Option<Duration>,
+    transport: Transport,
 }
 
 /// A machine that did not boot.
@@ -1001,6 +1011,7 @@ fn spawn_machine(ctx: &BootContext<'_>, name: &str) -> Result<Booting, BootFailu
         exec: m.options.exec.clone(),
         append: m.options.append.clone(),
         copy_always: ctx.lab.dialect == Dialect::Kathara,
+        transport: ctx.transport,
     };
     if check_cow(state, name, base).map_err(|e| fail(e.to_string()))? {
         eprintln!(
@@ -1821,6 +1832,8 @@ pub struct VmOptions {
     pub image: Option<ImageKind>,
     /// `--exec CMD`.
     pub exec: Option<String>,
+    /// `--transport`.
+    pub transport: Transport,
 }
 
 /// `flowlab vm start`: one guest in the scratch lab, its hubs (hub mode) started as
@@ -1879,6 +1892,7 @@ pub fn vm_start(opts: &VmOptions, ui: &mut Ui) -> Result<Duration, LaunchError> 
         exec: opts.exec.iter().cloned().collect(),
         append: None,
         copy_always: false,
+        transport: opts.transport,
     };
     if check_cow(&state, &opts.name, &base)? {
         eprintln!(
@@ -2137,6 +2151,7 @@ mod tests {
             exec: vec!["echo a".into(), "echo b".into()],
             append: Some("quiet  loglevel=3".into()),
             copy_always: true,
+            transport: Transport::Daemon,
         };
         let s = build_spec(
             &state,
@@ -2158,5 +2173,28 @@ mod tests {
         assert!(has("exec=\"echo a; echo b\"") && has("quiet") && has("loglevel=3"));
         assert!(has("flowlab_agent=/labs/x/.flowlab/exec/r1"));
         assert_eq!(attach_spec(&state, "r1").uml_pid_file(), s.uml_pid_file());
+        // The vector transport: the same domains, reached through each hub's --bess socket.
+        let plan = GuestPlan {
+            transport: Transport::Bess,
+            ..plan
+        };
+        let argv = build_spec(
+            &state,
+            &plan,
+            Path::new("/img/b.img"),
+            ImageKind::Busybox,
+            None,
+        )
+        .argv()
+        .unwrap();
+        let has = |a: &str| argv.iter().any(|x| x == a);
+        assert!(
+            has("vec0:transport=bess,dst=/labs/x/.flowlab/hubs/A.bess,mac=02:00:00:00:00:01"),
+            "{argv:?}"
+        );
+        assert!(has(
+            "vec1:transport=bess,dst=/labs/x/.flowlab/hubs/ext.bess"
+        ));
+        assert!(has("autoconf_eth1=10.0.0.2"), "{argv:?}");
     }
 }

@@ -417,6 +417,11 @@ impl LabState {
         self.hubs_dir().join(format!("{cd}.ctl"))
     }
 
+    /// The UML vector-transport listener (`--bess`) of domain `cd`'s hub.
+    pub fn hub_bess_socket(&self, cd: &str) -> PathBuf {
+        self.hubs_dir().join(format!("{cd}.bess"))
+    }
+
     /// The OpenFlow listener (`punix:`) of domain `cd`'s hub, for `ovs-ofctl`.
     pub fn hub_of_socket(&self, cd: &str) -> PathBuf {
         self.hubs_dir().join(format!("{cd}.of"))

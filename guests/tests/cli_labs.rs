@@ -1,6 +1,6 @@
 //! The example labs end to end with real UML guests, through the `flowlab` binary:
-//! two hosts ping (hub mode, then OpenFlow with l2_learning and the controller's flows
-//! checked), the static-routes lab's traceroute path (`flowlab test`), `vm` guests, and
+//! two hosts ping (hub mode, UML's vector transport, then OpenFlow with l2_learning and
+//! the controller's flows checked), the static-routes lab's traceroute path (`flowlab test`), `vm` guests, and
 //! the RIP lab on the Debian image. After `clean` no process, socket or file of the lab is
 //! left.
 //!
@@ -198,6 +198,11 @@ fn two_hosts_start_ping_halt_clean() {
 
 /// `flowlab-hub ctl SOCK show`.
 fn hub_show(ctl: &Path) -> String {
+    hub_ctl(ctl, "show")
+}
+
+/// `flowlab-hub ctl SOCK WHAT`.
+fn hub_ctl(ctl: &Path, what: &str) -> String {
     let hub = flowlab_bin().parent().unwrap().join("flowlab-hub");
     let hub = std::env::var_os("FLOWLAB_HUB_BIN")
         .map(PathBuf::from)
@@ -205,10 +210,62 @@ fn hub_show(ctl: &Path) -> String {
     let o = Command::new(hub)
         .arg("ctl")
         .arg(ctl)
-        .arg("show")
+        .arg(what)
         .output()
         .unwrap();
     String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// The two-host lab on UML's vector transport (`--transport bess`): the guests' vec0 is
+/// renamed eth0 before the unchanged startup files run, the hub's ports are `bess`
+/// connections, the ping works, and `clean` leaves nothing (the `.bess` sockets too).
+#[test]
+fn two_hosts_over_the_vector_transport() {
+    if !uml_available() {
+        return;
+    }
+    let _lock = lab_lock();
+    let t = TempDir::new("flvec");
+    let data = t.join("data");
+    let lab = copy_example("two-hosts", &t.join("lab"));
+    let _guard = LabGuard {
+        dir: lab.clone(),
+        data: Some(data.clone()),
+    };
+    let d = s(&lab);
+    let o = flowlab(&["start", "-d", d, "--transport", "bess"], Some(&data));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let procs = recorded(&lab);
+    let ports = hub_ctl(&lab.join(".flowlab/hubs/A.ctl"), "ports");
+    assert_eq!(ports.matches(" bess").count(), 2, "{ports}");
+    assert!(lab.join(".flowlab/hubs/A.bess").exists());
+    let o = flowlab(
+        &[
+            "exec",
+            "-d",
+            d,
+            "pc1",
+            "--",
+            "ping",
+            "-c",
+            "2",
+            "-W",
+            "5",
+            "198.51.100.2",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("2 packets received"), "{}", stdout(&o));
+    let o = flowlab(&["exec", "-d", d, "pc2", "--", "ip", "-o", "link"], None);
+    let links = stdout(&o);
+    assert!(
+        links.contains(": eth0:") && !links.contains("vec0"),
+        "{links}"
+    );
+    let o = flowlab(&["clean", "-d", d], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_gone(&lab, &procs, None);
 }
 
 /// The two-host lab in OpenFlow mode: one controller (l2_learning), the hub in

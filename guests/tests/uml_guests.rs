@@ -20,7 +20,7 @@ use flowlab_guests::image::{ext4, find_busybox, BuildOptions, ImageKind, ImageSt
 use flowlab_guests::uml::process::{alive, group_members, signal};
 use flowlab_guests::uml::{
     find_program, host_machine, Guest, GuestSpec, HaltOutcome, Interface, Mac, RootDisk,
-    SpawnOptions,
+    SpawnOptions, Transport,
 };
 
 const LOCK_FILE: &str = "/tmp/flowlab-tests-uml-guests.lock";
@@ -264,6 +264,7 @@ impl Lab {
             index: 0,
             socket: self.hub.ctl.clone(),
             mac: Some(Mac::local(n)),
+            transport: Transport::Daemon,
         });
         s.hostlab = Some(self.lab_dir());
         s.agent_dir = Some(state.join(format!("exec/{name}")));

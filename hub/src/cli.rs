@@ -48,6 +48,8 @@ pub struct SwitchArgs {
     pub daemon: bool,
     /// `--vde DIR`.
     pub vde_dir: Option<PathBuf>,
+    /// `--bess PATH`: UML vector-transport (`bess`) listener.
+    pub bess: Option<PathBuf>,
     /// `--mac-table-size`.
     pub mac_table_size: usize,
     /// `--mac-aging` in seconds.
@@ -132,7 +134,7 @@ pub struct CtlArgs {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
     /// Run a switch.
-    Run(SwitchArgs),
+    Run(Box<SwitchArgs>),
     /// Talk to a running switch.
     Ctl(CtlArgs),
     /// Print the long help.
@@ -153,6 +155,7 @@ pub fn usage(argv0: &str) -> String {
          or : {argv0} -compat-v0 [ -unix control-socket data-socket ] [ -hub ] [ -tap tap-device ]\n\
          flowlab-hub options:\n\
          \x20 --vde DIR              also serve VDE clients (vde_plug, QEMU -nic vde, UML vde) at DIR/ctl\n\
+         \x20 --bess PATH            also serve UML vector guests (vecN:transport=bess,dst=PATH), a port per connection\n\
          \x20 --mac-table-size N     MAC table size limit (default {})\n\
          \x20 --mac-aging SECS       MAC entry aging time (default {})\n\
          \x20 --max-frame BYTES      largest frame forwarded, bigger ones are dropped (default {DEFAULT_MAX_FRAME})\n\
@@ -193,6 +196,7 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
         tap: None,
         daemon: false,
         vde_dir: None,
+        bess: None,
         mac_table_size: flowlab_datapath::learning::DEFAULT_LIMIT,
         mac_aging_secs: flowlab_datapath::learning::DEFAULT_AGING_MS / 1000,
         max_frame: DEFAULT_MAX_FRAME,
@@ -236,6 +240,10 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
             "-compat-v0" => compat_v0 = true,
             "--vde" => {
                 s.vde_dir = Some(PathBuf::from(value(i, a)?));
+                i += 1;
+            }
+            "--bess" => {
+                s.bess = Some(PathBuf::from(value(i, a)?));
                 i += 1;
             }
             "--mac-table-size" => {
@@ -340,7 +348,7 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
     if compat_v0 && s.compat_v0_data.is_none() {
         s.compat_v0_data = Some(PathBuf::from(DEFAULT_DATA));
     }
-    if !unix_given && s.vde_dir.is_none() {
+    if !unix_given && s.vde_dir.is_none() && s.bess.is_none() {
         s.ctl = Some(PathBuf::from(DEFAULT_CTL));
     }
     if controllers.is_empty() && listeners.is_empty() {
@@ -374,7 +382,7 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
             return Err(UsageError(format!("--port {} given twice", p.number)));
         }
     }
-    Ok(Command::Run(s))
+    Ok(Command::Run(Box::new(s)))
 }
 
 fn number(text: &str, flag: &str, min: u64, max: u64) -> Result<u64, UsageError> {
@@ -462,7 +470,7 @@ mod tests {
 
     fn run(s: &str) -> SwitchArgs {
         match p(s).unwrap() {
-            Command::Run(a) => a,
+            Command::Run(a) => *a,
             c => panic!("{c:?}"),
         }
     }
@@ -502,6 +510,16 @@ mod tests {
         assert!(p("uml_switch --mac-aging zero").is_err());
         assert!(p("uml_switch --max-frame 10").is_err());
         assert!(p("uml_switch -tap").is_err());
+    }
+
+    #[test]
+    fn bess_listener() {
+        let a = run("flowlab-hub --bess /tmp/b.bess");
+        assert_eq!(a.bess.unwrap(), PathBuf::from("/tmp/b.bess"));
+        assert!(a.ctl.is_none(), "--bess alone serves only vector guests");
+        let a = run("flowlab-hub -unix /tmp/a.ctl --bess /tmp/b.bess");
+        assert_eq!(a.ctl.unwrap(), PathBuf::from("/tmp/a.ctl"));
+        assert!(parse(&["flowlab-hub".into(), "--bess".into()]).is_err());
     }
 
     #[test]

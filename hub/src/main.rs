@@ -15,7 +15,7 @@ fn main() -> ExitCode {
     match cli::parse(&args) {
         Ok(Command::Run(a)) => {
             let daemon = a.daemon;
-            let sw = match Switch::start(a) {
+            let sw = match Switch::start(*a) {
                 Ok(sw) => sw,
                 Err(e) => {
                     eprintln!("{argv0}: {e}");

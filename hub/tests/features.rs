@@ -1,5 +1,6 @@
 //! flowlab-hub's features beyond uml_switch's basics: dump ports, live pcapng capture read
-//! by tshark, v0 clients, VDE pathname clients with wanted ports, the tap port, ctl.
+//! by tshark, v0 clients, VDE pathname clients with wanted ports, UML vector-transport
+//! (bess) clients, the tap port, ctl.
 mod common;
 
 use std::io::{Read, Write};
@@ -502,4 +503,94 @@ fn mac_aging_and_table_size_limit() {
     a.send(&frame(0xb, 0x1, 62)).unwrap();
     assert_eq!(b.drain(Q).unwrap().len(), 1);
     assert_eq!(c.drain(Q).unwrap().len(), 1, "unknown again: flooded");
+}
+
+/// A UML vector-transport (`bess`) client: a connected seqpacket socket, as UML's
+/// `vecN:transport=bess,dst=PATH` opens it.
+fn bess_client(path: &std::path::Path) -> std::os::fd::OwnedFd {
+    use std::os::fd::FromRawFd;
+    let addr = UnixAddr::pathname(path).unwrap();
+    // SAFETY: plain socket and connect calls on our own descriptor.
+    unsafe {
+        let fd = libc::socket(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0);
+        assert!(fd >= 0);
+        let fd = std::os::fd::OwnedFd::from_raw_fd(fd);
+        assert_eq!(libc::connect(fd.as_raw_fd(), addr.as_ptr(), addr.len()), 0);
+        fd
+    }
+}
+
+/// Frames waiting on a seqpacket client, until it is quiet for `Q`.
+fn bess_drain(fd: &std::os::fd::OwnedFd) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    while poll_one(fd.as_raw_fd(), libc::POLLIN, Q).unwrap_or(false) {
+        let mut buf = vec![0u8; 2048];
+        // SAFETY: reading into our buffer.
+        let n = unsafe {
+            libc::recv(
+                fd.as_raw_fd(),
+                buf.as_mut_ptr() as *mut libc::c_void,
+                buf.len(),
+                libc::MSG_DONTWAIT,
+            )
+        };
+        if n <= 0 {
+            break;
+        }
+        buf.truncate(n as usize);
+        out.push(buf);
+    }
+    out
+}
+
+#[test]
+fn vector_transport_clients_are_ports_until_they_close() {
+    let dir = std::env::temp_dir().join(format!("fh-feat-bess-{}", std::process::id()));
+    let bess = dir.join("b.bess");
+    let hub = Hub::start("feat-bess", &["--bess", bess.to_str().unwrap()]);
+    assert!(flowlab_hub::client::wait_listening(
+        &bess,
+        Duration::from_secs(5)
+    ));
+    assert!(hub.log().contains("serving UML vector (bess) clients"));
+    let a = bess_client(&bess);
+    let b = bess_client(&bess);
+    let mut u = UmlClient::connect(&hub.ctl(), ClientStyle::Uml).unwrap();
+    assert!(hub.wait_log(|l| l.matches("UML vector transport bess").count() == 2));
+    let ports = hub.ctl_cmd(&["ports"]);
+    assert_eq!(
+        ports.lines().filter(|l| l.contains(" bess port")).count(),
+        2,
+        "{ports}"
+    );
+    // An unknown destination from a is flooded to b and the daemon client, one message
+    // per frame.
+    let f = frame(0xff, 0x0a, 100);
+    let mut errs = 0;
+    send_batch_to(a.as_raw_fd(), None, &[&f, &f[..60]], &mut errs).unwrap();
+    assert_eq!(bess_drain(&b), vec![f.clone(), f[..60].to_vec()]);
+    assert_eq!(u.drain(Q).unwrap().len(), 2);
+    // The daemon client answers a by address: learned, so only a gets it.
+    u.send(&frame(0x0a, 0x0c, 80)).unwrap();
+    assert_eq!(bess_drain(&a).len(), 1);
+    assert!(bess_drain(&b).is_empty());
+    // A second switch on the live listener refuses.
+    let out = Command::new(env!("CARGO_BIN_EXE_flowlab-hub"))
+        .arg("--bess")
+        .arg(&bess)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("has another server attached to it"));
+    // Closing a client ends its port; its addresses are forgotten.
+    drop(a);
+    assert!(hub.wait_log(|l| l.contains("closed by the peer")));
+    let ports = hub.ctl_cmd(&["ports"]);
+    assert_eq!(
+        ports.lines().filter(|l| l.contains(" bess port")).count(),
+        1
+    );
+    assert!(!hub.ctl_cmd(&["macs"]).contains("02:00:00:00:00:0a"));
+    drop(hub);
+    assert!(!bess.exists(), "the listener's file is removed on exit");
 }

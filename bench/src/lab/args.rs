@@ -5,6 +5,10 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
+use flowlab_guests::image::ImageKind;
+use flowlab_guests::launcher::DEBIAN_MEM_MB;
+use flowlab_guests::uml::DEFAULT_MEM_MB;
+
 use crate::args::{parse_number, whole_number as int, Options};
 
 /// Usage text of the subcommand.
@@ -12,13 +16,15 @@ pub const USAGE: &str = "\
 usage: flowlab-bench lab [--size-mib N] [--repeat R] [--guests G] [--only tcp|boot]
                          [--mode learning|hub] [--json FILE] [options]
 
-Real User-Mode Linux guests (busybox image, one COW file per guest), two measurements:
+Real User-Mode Linux guests (one COW file per guest), two measurements:
 
-  tcp   two guests on one switch; the first sends exactly N MiB of zeros with busybox nc
+  tcp   two guests on one switch; the first sends exactly N MiB of zeros with nc
         (`dd | nc`), the second counts what arrives (`nc -l | wc -c`). Timed inside the
-        sender with /proc/uptime; the byte count must match. Once through flowlab-hub and
-        once through uml_switch per repeat (the order alternates), each with fresh guests
-        and a fresh switch. Reported: MB/s, the switch's drops (flowlab-hub: its
+        sender with /proc/uptime; the byte count must match. Debian guests (OpenBSD nc,
+        16 KiB per system call) by default: busybox nc's 1 KiB calls would measure nc, not
+        the network. Per repeat (the order alternates), each with fresh guests and a fresh
+        switch: flowlab-hub with UML's daemon transport, flowlab-hub with UML's vector
+        transport (bess), uml_switch (daemon). Reported: MB/s, the switch's drops (flowlab-hub: its
         `ctl counters`; uml_switch: the EAGAIN lines it logs), the guests' eth0 drop and
         error counters and TCP retransmissions, and where the CPU went (each guest's UML
         processes, the switch, the whole machine).
@@ -35,7 +41,10 @@ Options:
   --guests G            guests of the boot part (10)
   --domains D           collision domains of the boot part, 1 or 2 (2; the guests are
                         split evenly)
-  --mem MIB             guest memory (64, the launcher's busybox default)
+  --tcp-image K         image of the tcp part's guests: debian (default; built on first
+                        use, which needs root) or busybox
+  --mem MIB             guest memory (the launcher's default for the image: 64 MiB
+                        busybox, 128 MiB debian)
   --transfer-timeout S  longest one transfer may take (600)
   --ready-timeout S     longest a guest may take to boot (120)
   --lock-timeout S      longest to wait for the UML guest lock (1800)
@@ -93,8 +102,10 @@ pub struct LabConfig {
     pub guests: usize,
     /// `--domains`.
     pub domains: usize,
-    /// `--mem`.
-    pub mem_mb: u32,
+    /// `--mem` (None: the launcher's default for the image).
+    pub mem_mb: Option<u32>,
+    /// `--tcp-image`.
+    pub tcp_image: ImageKind,
     /// `--transfer-timeout`.
     pub transfer_timeout: Duration,
     /// `--ready-timeout`.
@@ -120,13 +131,29 @@ impl Default for LabConfig {
             mode: ForwardMode::Learning,
             guests: 10,
             domains: 2,
-            mem_mb: 64,
+            mem_mb: None,
+            tcp_image: ImageKind::Debian,
             transfer_timeout: Duration::from_secs(600),
             ready_timeout: Duration::from_secs(120),
             lock_timeout: Duration::from_secs(1800),
             keep_dirs: false,
             json: None,
         }
+    }
+}
+
+impl LabConfig {
+    /// Guest memory of the tcp part.
+    pub fn tcp_mem_mb(&self) -> u32 {
+        self.mem_mb.unwrap_or(match self.tcp_image {
+            ImageKind::Debian => DEBIAN_MEM_MB,
+            ImageKind::Busybox => DEFAULT_MEM_MB,
+        })
+    }
+
+    /// Guest memory of the boot part (busybox guests).
+    pub fn boot_mem_mb(&self) -> u32 {
+        self.mem_mb.unwrap_or(DEFAULT_MEM_MB)
     }
 }
 
@@ -171,7 +198,14 @@ pub fn parse(args: &[String]) -> Result<Option<LabConfig>> {
             }
             "--guests" => c.guests = int(&value()?, name, 1, 250)? as usize,
             "--domains" => c.domains = int(&value()?, name, 1, 2)? as usize,
-            "--mem" => c.mem_mb = int(&value()?, name, 16, 4096)? as u32,
+            "--mem" => c.mem_mb = Some(int(&value()?, name, 16, 4096)? as u32),
+            "--tcp-image" => {
+                c.tcp_image = match value()?.as_str() {
+                    "debian" => ImageKind::Debian,
+                    "busybox" => ImageKind::Busybox,
+                    other => bail!("--tcp-image must be debian or busybox, not {other:?}"),
+                }
+            }
             "--transfer-timeout" => c.transfer_timeout = secs(&value()?, name)?,
             "--ready-timeout" => c.ready_timeout = secs(&value()?, name)?,
             "--lock-timeout" => c.lock_timeout = secs(&value()?, name)?,
@@ -211,6 +245,11 @@ mod tests {
         );
         assert_eq!(c.mode, ForwardMode::Learning);
         assert!(c.json.is_none() && !c.keep_dirs);
+        assert_eq!(c.tcp_image, ImageKind::Debian);
+        assert_eq!((c.tcp_mem_mb(), c.boot_mem_mb()), (128, 64));
+        let b = parse(&args(&["--tcp-image", "busybox"])).unwrap().unwrap();
+        assert_eq!((b.tcp_image, b.tcp_mem_mb()), (ImageKind::Busybox, 64));
+        assert!(parse(&args(&["--tcp-image", "alpine"])).is_err());
     }
 
     #[test]
@@ -246,7 +285,8 @@ mod tests {
             }
         );
         assert_eq!(c.mode, ForwardMode::Hub);
-        assert_eq!(c.mem_mb, 48);
+        assert_eq!(c.mem_mb, Some(48));
+        assert_eq!((c.tcp_mem_mb(), c.boot_mem_mb()), (48, 48));
         assert_eq!(c.transfer_timeout, Duration::from_secs(90));
         assert!(c.keep_dirs);
         assert_eq!(c.json, Some(PathBuf::from("/tmp/lab.json")));

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context, Result};
 use flowlab_guests::launcher::{stable_mac, uml_tmpdir};
 use flowlab_guests::uml::{
-    host_machine, Guest, GuestError, GuestSpec, Interface, RootDisk, SpawnOptions,
+    host_machine, Guest, GuestError, GuestSpec, Interface, RootDisk, SpawnOptions, Transport,
 };
 
 /// One guest to boot: its name, the hub its `eth0` plugs into, its startup file.
@@ -27,6 +27,8 @@ pub struct GuestDef {
     pub socket: PathBuf,
     /// The text of `NAME.startup`.
     pub startup: String,
+    /// How `eth0` reaches the hub (`socket` is its `--bess` listener for bess).
+    pub transport: Transport,
 }
 
 impl GuestDef {
@@ -36,7 +38,13 @@ impl GuestDef {
             name: name.to_string(),
             socket: socket.to_path_buf(),
             startup: format!("ip link set eth0 up\nip addr add {addr}/24 dev eth0\n"),
+            transport: Transport::Daemon,
         }
+    }
+
+    /// The same guest with `eth0` on `transport`.
+    pub fn transport(self, transport: Transport) -> GuestDef {
+        GuestDef { transport, ..self }
     }
 }
 
@@ -101,6 +109,7 @@ impl BareGuests {
             index: 0,
             socket: def.socket.clone(),
             mac: Some(stable_mac(name, 0, 0)),
+            transport: def.transport,
         });
         s.hostlab = Some(self.lab_dir());
         s.agent_dir = Some(self.dir.join("exec").join(name));

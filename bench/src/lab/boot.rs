@@ -154,7 +154,7 @@ pub fn run_lab(cfg: &LabConfig, work: &Path, repeat: usize) -> Result<BootRun> {
     let loadavg = crate::machine::loadavg();
     let machines = layout(cfg.guests, cfg.domains);
     let dir = work.join(format!("boot-{repeat}-lab"));
-    write_lab(&dir, &machines, cfg.mem_mb)?;
+    write_lab(&dir, &machines, cfg.boot_mem_mb())?;
     let opts = StartOptions {
         image: Some(ImageKind::Busybox),
         ready_timeout: Some(cfg.ready_timeout),
@@ -204,7 +204,7 @@ pub fn run_bare(cfg: &LabConfig, image: &Path, work: &Path, repeat: usize) -> Re
     let mut set = BareGuests::new(
         work.join(format!("boot-{repeat}-bare")),
         image,
-        cfg.mem_mb,
+        cfg.boot_mem_mb(),
         cfg.keep_dirs,
     )?;
     for m in &machines {

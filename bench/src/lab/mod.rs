@@ -65,20 +65,35 @@ fn work_dir() -> Result<PathBuf> {
     Ok(dir)
 }
 
-fn settings(c: &LabConfig, image: &std::path::Path) -> Vec<(String, String)> {
-    let mut s = vec![
-        ("repeat".to_string(), c.repeat.to_string()),
-        ("guest memory".into(), format!("{} MiB", c.mem_mb)),
-        ("image".into(), image.display().to_string()),
-    ];
-    if c.parts.tcp {
+fn settings(
+    c: &LabConfig,
+    boot_image: &std::path::Path,
+    tcp_image: Option<&std::path::Path>,
+) -> Vec<(String, String)> {
+    let mut s = vec![("repeat".to_string(), c.repeat.to_string())];
+    if let (true, Some(image)) = (c.parts.tcp, tcp_image) {
+        s.push((
+            "tcp guests".into(),
+            format!(
+                "{} image {}, {} MiB each",
+                c.tcp_image.name(),
+                image.display(),
+                c.tcp_mem_mb()
+            ),
+        ));
         s.push(("transfer".into(), format!("{} MiB", c.size_mib)));
         s.push(("switch mode".into(), c.mode.name().into()));
     }
     if c.parts.boot {
         s.push((
             "boot".into(),
-            format!("{} guests on {} domain(s)", c.guests, c.domains),
+            format!(
+                "{} busybox guests ({}, {} MiB each) on {} domain(s)",
+                c.guests,
+                boot_image.display(),
+                c.boot_mem_mb(),
+                c.domains
+            ),
         ));
     }
     s
@@ -90,6 +105,18 @@ pub fn run(c: &LabConfig) -> Result<LabReport> {
     let machine = crate::machine::collect();
     let image = ensure_image(ImageKind::Busybox, &mut Ui::stderr())
         .context("finding or building the busybox image")?;
+    let tcp_image = if c.parts.tcp {
+        Some(
+            ensure_image(c.tcp_image, &mut Ui::stderr()).with_context(|| {
+                format!(
+                    "finding or building the {} image (`--tcp-image busybox` needs no root)",
+                    c.tcp_image.name()
+                )
+            })?,
+        )
+    } else {
+        None
+    };
     let work = work_dir()?;
     let mut notes = Vec::new();
 
@@ -118,7 +145,8 @@ pub fn run(c: &LabConfig) -> Result<LabReport> {
                     c.size_mib,
                     row.switch.label
                 );
-                match tcp::run_once(c, &row.switch, &image, &work, k) {
+                let tcp_image = tcp_image.as_deref().unwrap_or(&image);
+                match tcp::run_once(c, &row.switch, tcp_image, &work, k) {
                     Ok(r) => {
                         eprintln!(
                             "   {:.2} MB/s ({:.2} s in the guest), {} bytes{}, switch drops {}, \
@@ -209,7 +237,7 @@ pub fn run(c: &LabConfig) -> Result<LabReport> {
             .join(" "),
         machine,
         loadavg_end: crate::machine::loadavg(),
-        settings: settings(c, &image),
+        settings: settings(c, &image, tcp_image.as_deref()),
         size_mib: c.size_mib,
         mode: c.mode.name().into(),
         tcp,

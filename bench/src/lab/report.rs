@@ -7,7 +7,7 @@ use std::fmt::Write;
 use super::boot::{BootRun, Launch};
 use super::counters::NetDev;
 use super::procstat::{CpuUse, IntervalCpu};
-use super::tcp::{TcpRun, TcpSwitch, FLOWLAB_HUB, UML_SWITCH};
+use super::tcp::{TcpRun, TcpSwitch, FLOWLAB_HUB, FLOWLAB_HUB_BESS, UML_SWITCH};
 use crate::json::{obj, Json};
 use crate::machine::MachineInfo;
 use crate::report::{fmt_ratio, thousands};
@@ -219,9 +219,14 @@ impl LabReport {
         self.tcp.as_ref()?.iter().find(|r| r.switch.label == label)
     }
 
-    /// flowlab-hub's median throughput ÷ uml_switch's.
+    /// flowlab-hub's (daemon transport) median throughput ÷ uml_switch's.
     pub fn tcp_ratio(&self) -> Option<f64> {
-        let hub = self.row(FLOWLAB_HUB)?.median(TcpRun::mb_per_s)?;
+        self.tcp_ratio_of(FLOWLAB_HUB)
+    }
+
+    /// Row `label`'s median throughput ÷ uml_switch's.
+    pub fn tcp_ratio_of(&self, label: &str) -> Option<f64> {
+        let hub = self.row(label)?.median(TcpRun::mb_per_s)?;
         let uml = self.row(UML_SWITCH)?.median(TcpRun::mb_per_s)?;
         (uml > 0.0).then(|| hub / uml)
     }
@@ -266,7 +271,7 @@ impl LabReport {
     fn tcp_markdown(&self, rows: &[TcpRow], out: &mut String) {
         let _ = writeln!(
             out,
-            "### Guest-to-guest TCP, {} MiB, both switches in {} mode\n",
+            "### Guest-to-guest TCP, {} MiB, every switch in {} mode\n",
             self.size_mib, self.mode
         );
         let base = self
@@ -323,16 +328,25 @@ impl LabReport {
              or ÷ its wall time on the host; machine busy from /proc/stat; other = machine − \
              guests − switch (other tenants, the bench).\n"
         );
-        match self.tcp_ratio() {
-            Some(r) => {
-                let _ = writeln!(
-                    out,
-                    "**flowlab-hub ÷ uml_switch throughput: {r:.2}** (target ≥ {TCP_TARGET}: {}).  ",
-                    if r >= TCP_TARGET { "met" } else { "not met" }
-                );
+        for label in [FLOWLAB_HUB, FLOWLAB_HUB_BESS] {
+            if self.row(label).is_none() {
+                continue;
             }
-            None => out
-                .push_str("flowlab-hub ÷ uml_switch throughput: — (a switch has no good run).  \n"),
+            match self.tcp_ratio_of(label) {
+                Some(r) => {
+                    let _ = writeln!(
+                        out,
+                        "**{label} ÷ uml_switch throughput: {r:.2}** (target ≥ {TCP_TARGET}: {}).  ",
+                        if r >= TCP_TARGET { "met" } else { "not met" }
+                    );
+                }
+                None => {
+                    let _ = writeln!(
+                        out,
+                        "{label} ÷ uml_switch throughput: — (a switch has no good run).  "
+                    );
+                }
+            }
         }
         let gains: Vec<String> = rows
             .iter()
@@ -349,11 +363,15 @@ impl LabReport {
                 gains.join(", ")
             );
         }
-        if let Some(hub) = self.row(FLOWLAB_HUB) {
+        for hub in [FLOWLAB_HUB, FLOWLAB_HUB_BESS]
+            .iter()
+            .filter_map(|l| self.row(l))
+        {
             let drops: u64 = hub.runs.iter().map(|r| r.switch_drops).sum();
             let _ = writeln!(
                 out,
-                "flowlab-hub dropped {drops} frame{} in {} run{} (target 0: {}).\n",
+                "{} dropped {drops} frame{} in {} run{} (target 0: {}).  ",
+                hub.switch.label,
                 if drops == 1 { "" } else { "s" },
                 hub.runs.len(),
                 if hub.runs.len() == 1 { "" } else { "s" },
@@ -364,6 +382,7 @@ impl LabReport {
                 }
             );
         }
+        out.push('\n');
         out.push_str("#### Runs\n\n");
         out.push_str(
             "| run | switch | MB/s | guest s | host s | bytes received | switch drops | sender eth0 TX pkts / drops | receiver eth0 TX pkts / drops | retransmits | CPU ms/MiB: sender / receiver / switch | sender guest cores | receiver guest cores | switch cores | machine busy | load at start |\n\
@@ -623,6 +642,7 @@ mod tests {
                 label: label.into(),
                 template: format!("{label} -unix {{ctl}}"),
                 drops: DropSource::HubCounters,
+                transport: flowlab_guests::uml::Transport::Daemon,
             },
             runs,
             errors: Vec::new(),

@@ -1,16 +1,27 @@
 //! The tcp part: N MiB from one UML guest to another through one switch.
 //!
-//! One run: a fresh switch; two fresh busybox guests (`pc1` 198.51.100.1 sends, `pc2`
+//! One run: a fresh switch; two fresh guests (`pc1` 198.51.100.1 sends, `pc2`
 //! 198.51.100.2 receives) with `eth0` on it; three pings to learn addresses; the guests'
 //! `/proc/net/dev` and `/proc/net/snmp`; then, through the exec agent, `pc2` runs
-//! `nc -l -p 5001 | wc -c` (its stdin held open by a fifo: busybox nc ends the whole
-//! connection when its stdin reaches EOF) and, once it listens, `pc1` runs
+//! `nc -l -p 5001 | wc -c` and, once it listens, `pc1` runs
 //! `dd if=/dev/zero bs=1M count=N | nc 198.51.100.2 5001` between two readings of its
 //! `/proc/uptime`. The sender's nc exits only after the receiver closed, that is after
 //! every byte arrived, so the guest-side interval covers the whole transfer. The host
 //! samples the CPU of both guests' process groups, of the switch and of the machine
 //! around the sender's exec. Then the counters again, the switch's drops, and everything
 //! is stopped (guests SIGKILLed by process group, the switch by PID).
+//!
+//! # Which netcat
+//!
+//! The Debian image's OpenBSD netcat by default. busybox nc moves about 1 KiB per system
+//! call, and every system call of a UML guest's process costs tens of microseconds
+//! (ptrace), so with busybox guests the transfer measures busybox nc: about 7–8 MB/s
+//! whatever the switch, with zero drops or a thousand. OpenBSD nc moves 16 KiB per call
+//! and the guests' network path becomes what is measured (40–70 MB/s here). The busybox
+//! image stays available (`--tcp-image busybox`); its nc needs its stdin held open by a
+//! fifo (it ends the whole connection when stdin reaches EOF), OpenBSD nc takes `-d`
+//! (never read stdin) on the receiver and `-N` (shut the socket down at EOF) on the
+//! sender.
 
 use std::fs;
 use std::io::Read;
@@ -19,7 +30,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use flowlab_guests::hubs::hub_program;
-use flowlab_guests::uml::{find_program, Agent, ExecOutput};
+use flowlab_guests::image::ImageKind;
+use flowlab_guests::uml::{find_program, Agent, ExecOutput, Transport};
 
 use super::args::{ForwardMode, LabConfig};
 use super::bare::{BareGuests, GuestDef};
@@ -52,10 +64,14 @@ pub struct TcpSwitch {
     pub template: String,
     /// Where its drops come from.
     pub drops: DropSource,
+    /// How the guests reach it (the socket is `{ctl}` for daemon, `{ctl}.bess` for bess).
+    pub transport: Transport,
 }
 
-/// The label of flowlab-hub's row.
+/// The label of flowlab-hub's row (UML's daemon transport, as uml_switch).
 pub const FLOWLAB_HUB: &str = "flowlab-hub";
+/// The label of flowlab-hub's row with UML's vector transport (`bess`).
+pub const FLOWLAB_HUB_BESS: &str = "flowlab-hub (bess)";
 /// The label of uml_switch's row.
 pub const UML_SWITCH: &str = "uml_switch";
 
@@ -68,11 +84,23 @@ pub fn switches(mode: ForwardMode) -> (Vec<TcpSwitch>, Vec<String>) {
     let mut out = Vec::new();
     let mut notes = Vec::new();
     match hub_program() {
-        Ok(p) if !p.to_string_lossy().contains(char::is_whitespace) => out.push(TcpSwitch {
-            label: FLOWLAB_HUB.into(),
-            template: format!("{}{hub_flag} -unix {{ctl}}", p.display()),
-            drops: DropSource::HubCounters,
-        }),
+        Ok(p) if !p.to_string_lossy().contains(char::is_whitespace) => {
+            out.push(TcpSwitch {
+                label: FLOWLAB_HUB.into(),
+                template: format!("{}{hub_flag} -unix {{ctl}}", p.display()),
+                drops: DropSource::HubCounters,
+                transport: Transport::Daemon,
+            });
+            out.push(TcpSwitch {
+                label: FLOWLAB_HUB_BESS.into(),
+                template: format!(
+                    "{}{hub_flag} -unix {{ctl}} --bess {{ctl}}.bess",
+                    p.display()
+                ),
+                drops: DropSource::HubCounters,
+                transport: Transport::Bess,
+            });
+        }
         Ok(p) => notes.push(format!(
             "flowlab-hub skipped: its path {} has white space",
             p.display()
@@ -90,13 +118,23 @@ pub fn switches(mode: ForwardMode) -> (Vec<TcpSwitch>, Vec<String>) {
             label: UML_SWITCH.into(),
             template: format!("stdbuf -oL -eL uml_switch{hub_flag} -unix {{ctl}}"),
             drops: DropSource::UmlSwitchLog,
+            transport: Transport::Daemon,
         });
     }
     (out, notes)
 }
 
-/// The receiver's script: count the bytes of one connection on `port`.
-pub fn receiver_script(port: u16) -> String {
+/// The receiver's script for a guest on `image`: count the bytes of one connection on
+/// `port`.
+pub fn receiver_script(image: ImageKind, port: u16) -> String {
+    if image == ImageKind::Debian {
+        return format!(
+            "n=$(nc -d -l -p {port} | wc -c)\n\
+             read up idle < /proc/uptime\n\
+             echo \"bytes=$n\"\n\
+             echo \"end=$up\"\n"
+        );
+    }
     format!(
         "hold=/tmp/flowlab-bench.hold\n\
          rm -f $hold\n\
@@ -113,12 +151,17 @@ pub fn receiver_script(port: u16) -> String {
     )
 }
 
-/// The sender's script: exactly `mib` MiB of zeros to `addr:port`, timed with
-/// `/proc/uptime`.
-pub fn sender_script(addr: &str, port: u16, mib: u64) -> String {
+/// The sender's script for a guest on `image`: exactly `mib` MiB of zeros to
+/// `addr:port`, timed with `/proc/uptime`.
+pub fn sender_script(image: ImageKind, addr: &str, port: u16, mib: u64) -> String {
+    let shutdown = if image == ImageKind::Debian {
+        " -N"
+    } else {
+        ""
+    };
     format!(
         "read a idle < /proc/uptime\n\
-         dd if=/dev/zero bs=1048576 count={mib} 2>/dev/null | nc {addr} {port}\n\
+         dd if=/dev/zero bs=1048576 count={mib} 2>/dev/null | nc{shutdown} {addr} {port}\n\
          st=$?\n\
          read b idle < /proc/uptime\n\
          echo \"start=$a\"\n\
@@ -270,11 +313,20 @@ pub fn run_once(
     )
     .with_context(|| format!("starting {}", sw.label))?;
     let ctl = switch.ctl().to_path_buf();
-    let dir = work.join(format!("tcp-{repeat}-{}", sw.label));
-    let mut set = BareGuests::new(dir, image, cfg.mem_mb, cfg.keep_dirs)?;
+    let slug: String = sw
+        .label
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let dir = work.join(format!("tcp-{repeat}-{slug}"));
+    let mut set = BareGuests::new(dir, image, cfg.tcp_mem_mb(), cfg.keep_dirs)?;
+    let socket = match sw.transport {
+        Transport::Daemon => ctl.clone(),
+        Transport::Bess => PathBuf::from(format!("{}.bess", ctl.display())),
+    };
     let defs = [
-        GuestDef::with_address("pc1", &ctl, SENDER_ADDR),
-        GuestDef::with_address("pc2", &ctl, RECEIVER_ADDR),
+        GuestDef::with_address("pc1", &socket, SENDER_ADDR).transport(sw.transport),
+        GuestDef::with_address("pc2", &socket, RECEIVER_ADDR).transport(sw.transport),
     ];
     for d in &defs {
         set.write_startup(d)?;
@@ -309,7 +361,8 @@ pub fn run_once(
 
     let (sent, received, cpu) = std::thread::scope(|s| -> Result<_> {
         let rx_agent = &rx;
-        let receiver = s.spawn(move || exec(rx_agent, "receiver", &receiver_script(PORT), timeout));
+        let script = receiver_script(cfg.tcp_image, PORT);
+        let receiver = s.spawn(move || exec(rx_agent, "receiver", &script, timeout));
         let listening = format!("netstat -ltn 2>/dev/null | grep -q ':{PORT} '");
         let start = Instant::now();
         loop {
@@ -332,7 +385,7 @@ pub fn run_once(
         let sent = exec(
             &tx,
             "sender",
-            &sender_script(RECEIVER_ADDR, PORT, cfg.size_mib),
+            &sender_script(cfg.tcp_image, RECEIVER_ADDR, PORT, cfg.size_mib),
             timeout,
         );
         let host_secs = t0.elapsed().as_secs_f64();
@@ -405,14 +458,19 @@ mod tests {
 
     #[test]
     fn scripts_say_what_they_measure() {
-        let s = sender_script("198.51.100.2", 5001, 100);
+        let s = sender_script(ImageKind::Busybox, "198.51.100.2", 5001, 100);
         assert!(s.contains("dd if=/dev/zero bs=1048576 count=100"), "{s}");
         assert!(s.contains("| nc 198.51.100.2 5001"), "{s}");
+        let d = sender_script(ImageKind::Debian, "198.51.100.2", 5001, 100);
+        assert!(d.contains("| nc -N 198.51.100.2 5001"), "{d}");
+        let r = receiver_script(ImageKind::Debian, 5001);
+        assert!(r.contains("n=$(nc -d -l -p 5001 | wc -c)"), "{r}");
+        assert!(r.contains("echo \"bytes=$n\""), "{r}");
         assert!(
             s.contains("echo \"start=$a\"") && s.contains("echo \"end=$b\""),
             "{s}"
         );
-        let r = receiver_script(5001);
+        let r = receiver_script(ImageKind::Busybox, 5001);
         assert!(r.contains("nc -l -p 5001 < $hold | wc -c"), "{r}");
         assert!(r.contains("echo \"bytes=$n\""), "{r}");
         // The sender's output, as the guest prints it, parses back.
@@ -458,6 +516,10 @@ mod tests {
         }
         for s in &hub {
             assert!(s.template.contains(" -hub "), "{}", s.template);
+        }
+        if let Some(b) = learning.iter().find(|s| s.label == FLOWLAB_HUB_BESS) {
+            assert_eq!(b.transport, Transport::Bess);
+            assert!(b.template.ends_with("--bess {ctl}.bess"), "{}", b.template);
         }
     }
 }

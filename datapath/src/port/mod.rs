@@ -24,13 +24,19 @@
 //! no queue-length cap (Linux skips `max_dgram_qlen` when the receiver is connected back to
 //! the sender), and `EPOLLOUT` means "this client can take a frame".
 //!
-//! All port kinds implement [`Port`]; new kinds (AF_PACKET, VXLAN, UML's vector transports)
-//! slot in beside [`unix_dgram::UnixDgramPort`] and [`tap::TapPort`].
+//! UML's vector transport `bess` is the exception: a connected seqpacket socket per guest
+//! ([`unix_seqpacket::SeqpacketPort`]), with backpressure both ways and batches in the
+//! guest too.
+//!
+//! All port kinds implement [`Port`]; new kinds (VXLAN, UML's other vector transports)
+//! slot in beside [`unix_dgram::UnixDgramPort`], [`unix_seqpacket::SeqpacketPort`] and
+//! [`tap::TapPort`].
 
 mod raw;
 pub mod tap;
 pub mod unix_addr;
 pub mod unix_dgram;
+pub mod unix_seqpacket;
 
 pub use raw::{RawPort, RawPortError};
 
@@ -181,6 +187,11 @@ impl OutputQueue {
     /// True when nothing waits.
     pub fn is_empty(&self) -> bool {
         self.frames.is_empty()
+    }
+
+    /// Bytes waiting.
+    pub fn bytes(&self) -> usize {
+        self.bytes
     }
 
     /// Appends a copy of `frame`; returns false (frame dropped) when the queue is full.

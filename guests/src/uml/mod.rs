@@ -74,6 +74,6 @@ pub use guest::{
 pub use mconsole::{Mconsole, MconsoleError};
 pub use process::host_machine;
 pub use spec::{
-    parse_console_pty, GuestSpec, Interface, Mac, MacParseError, RootDisk, SpecError,
+    parse_console_pty, GuestSpec, Interface, Mac, MacParseError, RootDisk, SpecError, Transport,
     ATTACH_CONSOLE_LINE, DEFAULT_KERNEL, DEFAULT_MEM_MB, GUEST_INIT, MAX_SOCKET_PATH,
 };

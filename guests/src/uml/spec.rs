@@ -119,15 +119,55 @@ impl FromStr for Mac {
     }
 }
 
-/// One network interface: `eth<index>` on the hub whose control socket is `socket`.
+/// How an interface reaches its hub.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Transport {
+    /// UML's legacy `daemon` transport and the uml_switch protocol, as Netkit uses it:
+    /// `ethN=daemon,MAC,unix,CTL` (the socket is the hub's control socket).
+    #[default]
+    Daemon,
+    /// UML's vector driver with the `bess` transport: `vecN:transport=bess,dst=SOCK,mac=MAC`
+    /// (the socket is the hub's `--bess` listener). The guest names the interface `vecN`;
+    /// the guest init renames it `ethN` before anything else runs, so lab files are
+    /// unchanged. This is the transport of kernels without the legacy drivers.
+    Bess,
+}
+
+impl Transport {
+    /// The name used on command lines (`daemon`, `bess`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Transport::Daemon => "daemon",
+            Transport::Bess => "bess",
+        }
+    }
+}
+
+impl FromStr for Transport {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Transport, String> {
+        match s {
+            "daemon" => Ok(Transport::Daemon),
+            "bess" | "vector" => Ok(Transport::Bess),
+            _ => Err(format!(
+                "unknown transport '{s}' (daemon: UML's uml_switch transport; bess: UML's vector driver)"
+            )),
+        }
+    }
+}
+
+/// One network interface: `eth<index>` on the hub behind `socket`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Interface {
     /// N in `ethN`.
     pub index: u32,
-    /// The hub's (uml_switch protocol) control socket.
+    /// The hub's socket: its control socket (daemon) or its `--bess` listener (bess).
     pub socket: PathBuf,
     /// A fixed MAC; `None` lets UML choose.
     pub mac: Option<Mac>,
+    /// How the interface reaches the hub.
+    pub transport: Transport,
 }
 
 /// The guest's root disk.
@@ -285,7 +325,14 @@ impl GuestSpec {
                 return Err(SpecError::DuplicateInterface(i.index));
             }
             seen.push(i.index);
-            cmdline_path("hub socket", &i.socket)?;
+            let path = cmdline_path("hub socket", &i.socket)?;
+            if i.transport == Transport::Bess && path.contains([':', '=']) {
+                // The vector driver splits its spec at `=`; `:` ends the device name.
+                return Err(SpecError::UnsafePath {
+                    what: "hub socket",
+                    path: path.to_string(),
+                });
+            }
             socket_path("hub socket", &i.socket)?;
         }
         for (what, p) in [
@@ -338,7 +385,21 @@ impl GuestSpec {
         ifs.sort_by_key(|i| i.index);
         for i in ifs {
             let mac = i.mac.map(|m| m.to_string()).unwrap_or_default();
-            a.push(format!("eth{}=daemon,{mac},unix,{}", i.index, s(&i.socket)));
+            match i.transport {
+                Transport::Daemon => {
+                    a.push(format!("eth{}=daemon,{mac},unix,{}", i.index, s(&i.socket)))
+                }
+                Transport::Bess if mac.is_empty() => a.push(format!(
+                    "vec{}:transport=bess,dst={}",
+                    i.index,
+                    s(&i.socket)
+                )),
+                Transport::Bess => a.push(format!(
+                    "vec{}:transport=bess,dst={},mac={mac}",
+                    i.index,
+                    s(&i.socket)
+                )),
+            }
         }
         a.push(format!("hostname={}", self.name));
         if let Some(p) = &self.hostlab {
@@ -448,11 +509,13 @@ mod tests {
                 index: 1,
                 socket: "/lab/.flowlab/hubs/B.ctl".into(),
                 mac: None,
+                transport: Transport::Daemon,
             },
             Interface {
                 index: 0,
                 socket: "/lab/.flowlab/hubs/A.ctl".into(),
                 mac: Some(Mac::local(1)),
+                transport: Transport::Daemon,
             },
         ];
         s.hostlab = Some("/lab".into());
@@ -493,6 +556,31 @@ mod tests {
             ]
         );
         assert_eq!(s.program(), PathBuf::from("setarch"));
+    }
+
+    #[test]
+    fn bess_interfaces_use_the_vector_driver() {
+        let mut s = spec();
+        for i in &mut s.interfaces {
+            i.transport = Transport::Bess;
+            i.socket = i.socket.with_extension("bess");
+        }
+        let argv = s.argv().unwrap();
+        let has = |w: &str| argv.iter().any(|a| a == w);
+        assert!(
+            has("vec0:transport=bess,dst=/lab/.flowlab/hubs/A.bess,mac=02:00:00:00:00:01"),
+            "{argv:?}"
+        );
+        assert!(
+            has("vec1:transport=bess,dst=/lab/.flowlab/hubs/B.bess"),
+            "{argv:?}"
+        );
+        assert!(!argv.iter().any(|a| a.starts_with("eth")), "{argv:?}");
+        s.interfaces[0].socket = "/lab/a=b.bess".into();
+        assert!(matches!(s.argv(), Err(SpecError::UnsafePath { .. })));
+        assert_eq!("vector".parse::<Transport>(), Ok(Transport::Bess));
+        assert_eq!("daemon".parse::<Transport>(), Ok(Transport::Daemon));
+        assert!("tap".parse::<Transport>().is_err());
     }
 
     #[test]

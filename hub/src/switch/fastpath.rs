@@ -50,6 +50,12 @@ impl Switch {
                         self.forward_range(n, 0, count);
                     }
                 }
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof && slot.conn.is_none() => {
+                    // A vector-transport guest went away: its connection was the port.
+                    self.log
+                        .line(&format!("port {n} ({}) closed by the peer", slot.name));
+                    self.remove_port(n);
+                }
                 Err(e) => {
                     slot.counters.rx_errors += 1;
                     self.log
@@ -281,9 +287,11 @@ impl Switch {
         };
         let mut errors = 0;
         let before = slot.queue.len();
+        let bytes_before = slot.queue.bytes();
         match slot.queue.flush(slot.io.as_mut(), &mut errors) {
             Ok(sent) => {
                 slot.counters.tx_packets += sent as u64 - errors.min(sent as u64);
+                slot.counters.tx_bytes += (bytes_before - slot.queue.bytes()) as u64;
                 slot.counters.tx_errors += errors;
             }
             Err(e) => {

@@ -3,6 +3,8 @@
 //! # What the loop owns
 //!
 //! * control listeners: the `-unix` socket and/or `DIR/ctl` of `--vde DIR`;
+//! * the `--bess PATH` listener for UML's vector transport: each accepted seqpacket
+//!   connection is a port by itself, ended by its EOF (no request, no control connection);
 //! * control connections: pending (request not yet complete), bound to a port (idle until
 //!   EOF, which ends the port), or management (`flowlab-hub ctl`: a reply, or a live
 //!   pcapng capture stream);
@@ -59,6 +61,7 @@ use flowlab_datapath::port::unix_addr::UnixAddr;
 use flowlab_datapath::port::unix_dgram::{
     bind, dgram_socket, recv_batch_from, send_batch_to, UnixDgramPort,
 };
+use flowlab_datapath::port::unix_seqpacket;
 use flowlab_datapath::port::{OutputQueue, Port, RxBatch, BATCH};
 
 use crate::capture::{CaptureFilter, Direction, PcapngWriter};
@@ -87,6 +90,7 @@ const TOKEN_PORT: u64 = 3 << 32;
 const TOKEN_SHARED: u64 = 4 << 32;
 const TOKEN_STDIN: u64 = 5 << 32;
 const TOKEN_TIMER: u64 = 6 << 32;
+const TOKEN_BESS: u64 = 9 << 32;
 const TOKEN_INDEX: u64 = (1 << 32) - 1;
 
 static SIGNAL: AtomicI32 = AtomicI32::new(0);
@@ -184,6 +188,8 @@ pub struct Switch {
     last_aging: Instant,
     serial: u64,
     vde_dir_created: Option<PathBuf>,
+    /// The `--bess` listener and its path.
+    bess: Option<(OwnedFd, PathBuf)>,
     watch_stdin: bool,
     /// OpenFlow mode's agent and connections (None in hub and learning modes).
     of: Option<OfState>,
@@ -235,6 +241,7 @@ impl Switch {
             last_aging: Instant::now(),
             serial: 0,
             vde_dir_created: None,
+            bess: None,
             watch_stdin: false,
             of: None,
         };
@@ -286,6 +293,9 @@ impl Switch {
         if let Some(dir) = sw.args.vde_dir.clone() {
             sw.bind_vde(&dir)?;
         }
+        if let Some(path) = sw.args.bess.clone() {
+            sw.bind_bess(&path)?;
+        }
         if let Some(ctl) = sw.args.ctl.clone() {
             sw.bind_control(&ctl, Listener::Uml)?;
             match &sw.args.compat_v0_data {
@@ -304,6 +314,12 @@ impl Switch {
             sw.log.line(&format!(
                 "{argv0} serving VDE clients at '{}'",
                 dir.join("ctl").display()
+            ));
+        }
+        if let Some(path) = &sw.args.bess {
+            sw.log.line(&format!(
+                "{argv0} serving UML vector (bess) clients at '{}'",
+                path.display()
             ));
         }
         // SAFETY: isatty on fd 0.
@@ -344,6 +360,7 @@ impl Switch {
                     TOKEN_LISTENER => self.on_listener(index),
                     TOKEN_SHARED => self.on_shared(),
                     TOKEN_TIMER => self.on_timer(),
+                    TOKEN_BESS => self.on_bess(),
                     TOKEN_OF_LISTENER => self.on_of_listener(index),
                     TOKEN_OF_CONN => self.on_of_conn(index, flags),
                     TOKEN_STDIN if self.on_stdin() => {
@@ -414,6 +431,68 @@ impl Switch {
             }
         }
         self.bind_control(&dir.join("ctl"), Listener::Vde)
+    }
+
+    /// Listens for UML vector-transport guests at `path`, taking over a stale socket file
+    /// as [`bind_listener`] does.
+    fn bind_bess(&mut self, path: &Path) -> Result<(), StartError> {
+        let what = || format!("--bess '{}'", path.display());
+        let fd = match unix_seqpacket::listen(path) {
+            Ok(fd) => fd,
+            Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
+                if unix_seqpacket::is_live(path).map_err(io_err(what()))? {
+                    return Err(StartError::InUse(path.to_path_buf()));
+                }
+                let _ = std::fs::remove_file(path);
+                unix_seqpacket::listen(path).map_err(io_err(what()))?
+            }
+            Err(e) => return Err(io_err(what())(e)),
+        };
+        self.epoll_add(fd.as_raw_fd(), TOKEN_BESS, libc::EPOLLIN as u32)
+            .map_err(io_err("epoll_ctl"))?;
+        self.bess = Some((fd, path.to_path_buf()));
+        Ok(())
+    }
+
+    /// Accepts every pending vector-transport guest as a new port.
+    fn on_bess(&mut self) {
+        loop {
+            let Some((listener, _)) = &self.bess else {
+                return;
+            };
+            let port = match unix_seqpacket::accept(listener.as_raw_fd()) {
+                Ok(Some(p)) => p,
+                Ok(None) => return,
+                Err(e) => {
+                    self.log.rate_limited(&format!("accept on --bess: {e}"));
+                    return;
+                }
+            };
+            let pid = port.peer_pid();
+            let Some(n) = self.free_port_number(0) else {
+                self.stats.bad_requests += 1;
+                self.log.line(&format!(
+                    "Bad request: no free port number (1..{}); vector connection closed",
+                    MAX_PORTS - 1
+                ));
+                continue;
+            };
+            let mut name = format!("port{n} bess");
+            let peer = match pid {
+                Some(pid) => {
+                    name.push_str(&format!(" pid={pid}"));
+                    format!("pid={pid}")
+                }
+                None => "unknown".to_string(),
+            };
+            if let Err(e) = self.install_port(n, Box::new(port), None, name.clone(), peer, false) {
+                self.log.line(&format!("New connection failed: {e}"));
+                continue;
+            }
+            self.log.line(&format!(
+                "New connection ({name}, UML vector transport bess)"
+            ));
+        }
     }
 
     fn bind_shared_v0(&mut self, path: &Path) -> Result<(), StartError> {
@@ -547,6 +626,9 @@ impl Switch {
         }
         if let Some(s) = &self.shared {
             let _ = std::fs::remove_file(&s.path);
+        }
+        if let Some((_, path)) = &self.bess {
+            let _ = std::fs::remove_file(path);
         }
         if let Some(d) = &self.vde_dir_created {
             let _ = std::fs::remove_dir(d);
