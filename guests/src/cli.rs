@@ -3,7 +3,7 @@
 //! ```text
 //! flowlab start   [-d DIR] [-p N] [--dialect netkit|kathara] [--switch hub|learning]
 //!                 [--openflow [--apps LIST]] [--image busybox|debian] [--timeout SECS]
-//!                 [--transport daemon|bess] [MACHINE...]
+//!                 [--transport daemon|bess] [--no-pin] [--no-pin] [MACHINE...]
 //! flowlab halt    [-d DIR] [--timeout SECS] [MACHINE...]
 //! flowlab crash   [-d DIR] [-F|--keep-fs] [MACHINE...]
 //! flowlab info    [-d DIR] [--dialect D] [--topology FILE.svg]
@@ -13,6 +13,7 @@
 //! flowlab capture [-d DIR] DOMAIN [-w FILE|-]
 //! flowlab test    [-d DIR] [start options] [-R|--rebuild-signature] [--verify user|builtin|both]
 //! flowlab vm start NAME --ethN=CD... [--mem M] [--image K] [--exec CMD] [--transport T]
+//!                 [--no-pin]
 //! flowlab vm list | vm halt NAME | vm crash NAME
 //! flowlab image build --kind busybox|debian [--size MIB] [--force]
 //! ```
@@ -37,10 +38,11 @@ usage: flowlab COMMAND [OPTIONS]
 Lab commands (a lab is a Netkit or Kathara folder; -d DIR defaults to .):
   start   [-d DIR] [-p N] [--dialect netkit|kathara] [--switch hub|learning]
           [--openflow [--apps LIST]] [--image busybox|debian] [--timeout SECS]
-          [--transport daemon|bess] [MACHINE...]
+          [--transport daemon|bess] [--no-pin] [MACHINE...]
                  boot the lab (or the machines named and what they depend on);
                  --transport: how guests reach their hubs, UML's daemon transport
-                 (default, as Netkit) or its vector driver (bess; interfaces still ethN)
+                 (default, as Netkit) or its vector driver (bess; interfaces still ethN);
+                 guests are pinned one CPU each, round-robin (--no-pin: the scheduler's)
   halt    [-d DIR] [--timeout SECS] [MACHINE...]
                  shut guests down (their .shutdown files run); disks are kept
   crash   [-d DIR] [-F|--keep-fs] [MACHINE...]
@@ -283,6 +285,10 @@ fn start_option(
         "--image" => o.image = Some(image_kind(&a.value(opt)?)?),
         "--timeout" => o.ready_timeout = Some(seconds(opt, &a.value(opt)?)?),
         "--transport" => o.transport = transport(&a.value(opt)?)?,
+        "--no-pin" => {
+            a.no_value(opt)?;
+            o.pin = false;
+        }
         s if s.starts_with("-p") && s.len() > 2 && !s.starts_with("--") => {
             o.parallel = number("-p", &s[2..])?;
         }
@@ -403,6 +409,7 @@ fn parse_vm(a: &mut Args<'_>) -> Result<Command, UsageError> {
                 image: None,
                 exec: None,
                 transport: Transport::Daemon,
+                pin: true,
             };
             while let Some(opt) = a.next() {
                 match opt.as_str() {
@@ -410,6 +417,7 @@ fn parse_vm(a: &mut Args<'_>) -> Result<Command, UsageError> {
                     "--image" => o.image = Some(image_kind(&a.value(&opt)?)?),
                     "--exec" | "-e" => o.exec = Some(a.value(&opt)?),
                     "--transport" => o.transport = transport(&a.value(&opt)?)?,
+                    "--no-pin" => o.pin = false,
                     s if s.starts_with("--eth") => {
                         let n: u32 = number(s, &s[5..])?;
                         if n >= crate::lab::conf::MAX_INTERFACES {
@@ -651,6 +659,8 @@ mod tests {
         assert_eq!(o.ready_timeout, Some(Duration::from_secs(90)));
         assert_eq!(o.transport, Transport::Daemon);
         assert_eq!(start("start --transport bess").transport, Transport::Bess);
+        assert!(o.pin && !start("start --no-pin").pin);
+        assert!(p("start --no-pin=yes").is_err());
         assert_eq!(start("start --transport=vector").transport, Transport::Bess);
         assert!(p("start --transport tap").is_err());
         let o = start("start --openflow --apps hub,topology");

@@ -392,6 +392,9 @@ pub struct StartOptions {
     pub ready_timeout: Option<Duration>,
     /// How the guests' interfaces reach their hubs (default daemon, as Netkit).
     pub transport: Transport,
+    /// Pin each guest to one CPU, round-robin in lab order (default; see
+    /// [`crate::uml`]'s "CPU placement"). False leaves placement to the scheduler.
+    pub pin: bool,
 }
 
 impl StartOptions {
@@ -406,6 +409,7 @@ impl StartOptions {
             image: None,
             ready_timeout: None,
             transport: Transport::Daemon,
+            pin: true,
         }
     }
 }
@@ -507,6 +511,7 @@ struct GuestPlan<'a> {
     append: Option<String>,
     copy_always: bool,
     transport: Transport,
+    cpu: Option<usize>,
 }
 
 fn build_spec(
@@ -529,6 +534,7 @@ fn build_spec(
         state.uml_dir(),
         Some(&machine),
     );
+    s.cpu = plan.cpu;
     s.mem_mb = plan.mem_mb.unwrap_or(match kind {
         ImageKind::Busybox => uml::DEFAULT_MEM_MB,
         ImageKind::Debian => DEBIAN_MEM_MB,
@@ -856,6 +862,7 @@ fn start_locked(
         tmpdir,
         ready_timeout: opts.ready_timeout,
         transport: opts.transport,
+        cpus: if opts.pin { pin_cpus() } else { Vec::new() },
     };
     let mut plan = StartPlan::new(order, lab.dep.as_ref(), opts.parallel);
     for n in &already {
@@ -951,6 +958,24 @@ struct BootContext<'a> {
     tmpdir: Option<PathBuf>,
     ready_timeout: Option<Duration>,
     transport: Transport,
+    /// CPUs to spread guests over (empty: no pinning).
+    cpus: Vec<usize>,
+}
+
+/// The CPUs guests are pinned to: those this process may use, or none (no pinning) when
+/// there is only one.
+pub fn pin_cpus() -> Vec<usize> {
+    let cpus = uml::process::allowed_cpus();
+    if cpus.len() > 1 {
+        cpus
+    } else {
+        Vec::new()
+    }
+}
+
+/// The CPU of the `index`-th guest: round-robin over `cpus`, None when `cpus` is empty.
+pub fn cpu_for(cpus: &[usize], index: usize) -> Option<usize> {
+    (!cpus.is_empty()).then(|| cpus[index % cpus.len()])
 }
 
 /// A machine that did not boot.
@@ -1012,6 +1037,14 @@ fn spawn_machine(ctx: &BootContext<'_>, name: &str) -> Result<Booting, BootFailu
         append: m.options.append.clone(),
         copy_always: ctx.lab.dialect == Dialect::Kathara,
         transport: ctx.transport,
+        cpu: cpu_for(
+            &ctx.cpus,
+            ctx.lab
+                .machines
+                .iter()
+                .position(|x| x.name == m.name)
+                .unwrap_or(0),
+        ),
     };
     if check_cow(state, name, base).map_err(|e| fail(e.to_string()))? {
         eprintln!(
@@ -1834,6 +1867,8 @@ pub struct VmOptions {
     pub exec: Option<String>,
     /// `--transport`.
     pub transport: Transport,
+    /// Pin the guest to one CPU (not `--no-pin`).
+    pub pin: bool,
 }
 
 /// `flowlab vm start`: one guest in the scratch lab, its hubs (hub mode) started as
@@ -1893,6 +1928,19 @@ pub fn vm_start(opts: &VmOptions, ui: &mut Ui) -> Result<Duration, LaunchError> 
         append: None,
         copy_always: false,
         transport: opts.transport,
+        // Round-robin over the scratch lab's running guests.
+        cpu: if opts.pin {
+            cpu_for(
+                &pin_cpus(),
+                state
+                    .running()
+                    .iter()
+                    .filter(|r| r.kind == RecordKind::Guest)
+                    .count(),
+            )
+        } else {
+            None
+        },
     };
     if check_cow(&state, &opts.name, &base)? {
         eprintln!(
@@ -2130,6 +2178,17 @@ mod tests {
     }
 
     #[test]
+    fn guests_spread_round_robin_over_the_cpus() {
+        let cpus = [0, 2, 3];
+        let got: Vec<Option<usize>> = (0..5).map(|i| cpu_for(&cpus, i)).collect();
+        assert_eq!(got, [Some(0), Some(2), Some(3), Some(0), Some(2)]);
+        assert_eq!(cpu_for(&[], 4), None, "no CPUs: no pinning");
+        let mine = uml::process::allowed_cpus();
+        assert!(!mine.is_empty(), "this process runs somewhere");
+        assert!(pin_cpus().is_empty() || pin_cpus() == mine);
+    }
+
+    #[test]
     fn spec_of_a_machine() {
         let state = LabState::new(Path::new("/labs/x"));
         let plan = GuestPlan {
@@ -2152,6 +2211,7 @@ mod tests {
             append: Some("quiet  loglevel=3".into()),
             copy_always: true,
             transport: Transport::Daemon,
+            cpu: Some(1),
         };
         let s = build_spec(
             &state,
@@ -2172,6 +2232,7 @@ mod tests {
         assert!(has("hostlab=/labs/x") && has("flowlab_copy=always") && has("con1=pts"));
         assert!(has("exec=\"echo a; echo b\"") && has("quiet") && has("loglevel=3"));
         assert!(has("flowlab_agent=/labs/x/.flowlab/exec/r1"));
+        assert_eq!(s.cpu, Some(1), "the plan's CPU reaches the spec");
         assert_eq!(attach_spec(&state, "r1").uml_pid_file(), s.uml_pid_file());
         // The vector transport: the same domains, reached through each hub's --bess socket.
         let plan = GuestPlan {

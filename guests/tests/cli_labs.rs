@@ -217,8 +217,8 @@ fn hub_ctl(ctl: &Path, what: &str) -> String {
 }
 
 /// The two-host lab on UML's vector transport (`--transport bess`): the guests' vec0 is
-/// renamed eth0 before the unchanged startup files run, the hub's ports are `bess`
-/// connections, the ping works, and `clean` leaves nothing (the `.bess` sockets too).
+/// renamed eth0 before the unchanged startup files run, the guests are pinned one CPU
+/// each, the hub's ports are `bess` connections, the ping works, and `clean` leaves nothing (the `.bess` sockets too).
 #[test]
 fn two_hosts_over_the_vector_transport() {
     if !uml_available() {
@@ -236,6 +236,21 @@ fn two_hosts_over_the_vector_transport() {
     let o = flowlab(&["start", "-d", d, "--transport", "bess"], Some(&data));
     assert!(o.status.success(), "{}", stderr(&o));
     let procs = recorded(&lab);
+    // Pinned one CPU each, round-robin in lab order (pc1, pc2), when there are several.
+    let cpus = flowlab_guests::launcher::pin_cpus();
+    for (i, name) in ["pc1", "pc2"].iter().enumerate() {
+        let pid = procs.iter().find(|p| p.1 == *name).unwrap().2;
+        let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let allowed = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+            .unwrap()
+            .trim()
+            .to_string();
+        if let Some(c) = flowlab_guests::launcher::cpu_for(&cpus, i) {
+            assert_eq!(allowed, c.to_string(), "{name}");
+        }
+    }
     let ports = hub_ctl(&lab.join(".flowlab/hubs/A.ctl"), "ports");
     assert_eq!(ports.matches(" bess").count(), 2, "{ports}");
     assert!(lab.join(".flowlab/hubs/A.bess").exists());

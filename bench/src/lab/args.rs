@@ -43,6 +43,9 @@ Options:
                         split evenly)
   --tcp-image K         image of the tcp part's guests: debian (default; built on first
                         use, which needs root) or busybox
+  --no-pin              leave guest placement to the scheduler; by default the tcp
+                        guests are pinned one CPU each and `flowlab start` pins the lab's
+                        guests round-robin, as the launcher does (the bare boot never pins)
   --mem MIB             guest memory (the launcher's default for the image: 64 MiB
                         busybox, 128 MiB debian)
   --transfer-timeout S  longest one transfer may take (600)
@@ -106,6 +109,8 @@ pub struct LabConfig {
     pub mem_mb: Option<u32>,
     /// `--tcp-image`.
     pub tcp_image: ImageKind,
+    /// Guests pinned one CPU each as `flowlab start` pins them (not `--no-pin`).
+    pub pin: bool,
     /// `--transfer-timeout`.
     pub transfer_timeout: Duration,
     /// `--ready-timeout`.
@@ -133,6 +138,7 @@ impl Default for LabConfig {
             domains: 2,
             mem_mb: None,
             tcp_image: ImageKind::Debian,
+            pin: true,
             transfer_timeout: Duration::from_secs(600),
             ready_timeout: Duration::from_secs(120),
             lock_timeout: Duration::from_secs(1800),
@@ -210,6 +216,7 @@ pub fn parse(args: &[String]) -> Result<Option<LabConfig>> {
             "--ready-timeout" => c.ready_timeout = secs(&value()?, name)?,
             "--lock-timeout" => c.lock_timeout = secs(&value()?, name)?,
             "--keep-dirs" => c.keep_dirs = true,
+            "--no-pin" => c.pin = false,
             "--json" => c.json = Some(PathBuf::from(value()?)),
             other => bail!("unknown option {other:?} (see flowlab-bench lab --help)"),
         }
@@ -247,6 +254,8 @@ mod tests {
         assert!(c.json.is_none() && !c.keep_dirs);
         assert_eq!(c.tcp_image, ImageKind::Debian);
         assert_eq!((c.tcp_mem_mb(), c.boot_mem_mb()), (128, 64));
+        assert!(c.pin);
+        assert!(!parse(&args(&["--no-pin"])).unwrap().unwrap().pin);
         let b = parse(&args(&["--tcp-image", "busybox"])).unwrap().unwrap();
         assert_eq!((b.tcp_image, b.tcp_mem_mb()), (ImageKind::Busybox, 64));
         assert!(parse(&args(&["--tcp-image", "alpine"])).is_err());

@@ -29,6 +29,8 @@ pub struct GuestDef {
     pub startup: String,
     /// How `eth0` reaches the hub (`socket` is its `--bess` listener for bess).
     pub transport: Transport,
+    /// The CPU the guest is pinned to, if any.
+    pub cpu: Option<usize>,
 }
 
 impl GuestDef {
@@ -39,7 +41,13 @@ impl GuestDef {
             socket: socket.to_path_buf(),
             startup: format!("ip link set eth0 up\nip addr add {addr}/24 dev eth0\n"),
             transport: Transport::Daemon,
+            cpu: None,
         }
+    }
+
+    /// The same guest pinned to `cpu` (None: not pinned).
+    pub fn pinned(self, cpu: Option<usize>) -> GuestDef {
+        GuestDef { cpu, ..self }
     }
 
     /// The same guest with `eth0` on `transport`.
@@ -116,6 +124,7 @@ impl BareGuests {
         s.pid_file = Some(self.dir.join("run").join(format!("{name}.pid")));
         s.attach_console = true;
         s.tmpdir = self.tmpdir.clone();
+        s.cpu = def.cpu;
         s
     }
 

@@ -158,6 +158,7 @@ pub fn run_lab(cfg: &LabConfig, work: &Path, repeat: usize) -> Result<BootRun> {
     let opts = StartOptions {
         image: Some(ImageKind::Busybox),
         ready_timeout: Some(cfg.ready_timeout),
+        pin: cfg.pin,
         ..StartOptions::new(&dir)
     };
     let m0 = MachineTicks::read();

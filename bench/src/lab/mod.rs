@@ -70,7 +70,19 @@ fn settings(
     boot_image: &std::path::Path,
     tcp_image: Option<&std::path::Path>,
 ) -> Vec<(String, String)> {
-    let mut s = vec![("repeat".to_string(), c.repeat.to_string())];
+    let cpus = flowlab_guests::launcher::pin_cpus();
+    let placement = if c.pin && !cpus.is_empty() {
+        format!(
+            "pinned one CPU each, round-robin over CPUs {:?} (the bare boot: not pinned)",
+            cpus
+        )
+    } else {
+        "left to the scheduler".to_string()
+    };
+    let mut s = vec![
+        ("repeat".to_string(), c.repeat.to_string()),
+        ("guests".into(), placement),
+    ];
     if let (true, Some(image)) = (c.parts.tcp, tcp_image) {
         s.push((
             "tcp guests".into(),

@@ -31,6 +31,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use flowlab_guests::hubs::hub_program;
 use flowlab_guests::image::ImageKind;
+use flowlab_guests::launcher::{cpu_for, pin_cpus};
 use flowlab_guests::uml::{find_program, Agent, ExecOutput, Transport};
 
 use super::args::{ForwardMode, LabConfig};
@@ -324,9 +325,15 @@ pub fn run_once(
         Transport::Daemon => ctl.clone(),
         Transport::Bess => PathBuf::from(format!("{}.bess", ctl.display())),
     };
+    // Placed as `flowlab start` places a two-machine lab (unless --no-pin).
+    let cpus = if cfg.pin { pin_cpus() } else { Vec::new() };
     let defs = [
-        GuestDef::with_address("pc1", &socket, SENDER_ADDR).transport(sw.transport),
-        GuestDef::with_address("pc2", &socket, RECEIVER_ADDR).transport(sw.transport),
+        GuestDef::with_address("pc1", &socket, SENDER_ADDR)
+            .transport(sw.transport)
+            .pinned(cpu_for(&cpus, 0)),
+        GuestDef::with_address("pc2", &socket, RECEIVER_ADDR)
+            .transport(sw.transport)
+            .pinned(cpu_for(&cpus, 1)),
     ];
     for d in &defs {
         set.write_startup(d)?;

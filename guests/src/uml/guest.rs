@@ -264,11 +264,16 @@ impl Guest {
             cmd.env("TMPDIR", t);
         }
         let die_with_parent = opts.die_with_parent;
-        // SAFETY: setsid and prctl are async-signal-safe and touch no parent memory.
+        let cpu = spec.cpu;
+        // SAFETY: setsid, prctl and sched_setaffinity are async-signal-safe and touch no
+        // parent memory.
         unsafe {
             cmd.pre_exec(move || {
                 if libc::setsid() < 0 {
                     return Err(io::Error::last_os_error());
+                }
+                if let Some(c) = cpu {
+                    super::process::pin_to_cpu(c)?;
                 }
                 if die_with_parent
                     && libc::prctl(

@@ -57,6 +57,27 @@
 //! Processes are only ever signalled by pid or process group, never by name; pids `0`,
 //! `1` and `-1` are refused outright ([`process::signal`]).
 //!
+//! # CPU placement
+//!
+//! A UML guest is one virtual CPU made of several host processes that take turns: the
+//! UML kernel process, and the ptraced processes that run guest userspace. Every guest
+//! system call, page fault and signal is a ptrace round trip between them, and every
+//! frame the guest sends or receives wakes the UML kernel with SIGIO. Left to itself the
+//! host scheduler spreads these processes over CPUs, so each turn is a cross-CPU wakeup
+//! (an inter-processor interrupt, on a virtual machine a VM exit) that lands on a cold
+//! cache. Measured here (`flowlab-bench lab`, two Debian guests, 100 MiB of TCP through
+//! flowlab-hub, 2 CPUs): 38–50 MB/s with the guests free to move, 75–86 MB/s with each
+//! guest pinned to a CPU of its own, and still 59 MB/s with both guests and the switch
+//! pinned to the same single CPU: the turns, not the CPU time, were the cost.
+//!
+//! [`GuestSpec::cpu`] pins a guest: `sched_setaffinity` between fork and exec, inherited
+//! by everything UML forks, so the guest's processes share one CPU and hand over to each
+//! other there. The launcher spreads a lab's guests round-robin over the CPUs it may use
+//! itself, in lab order (`flowlab start --no-pin` leaves placement to the scheduler). A
+//! static placement can put two busy guests on one CPU while another idles, which the
+//! scheduler would avoid; the measurement above says that case still beats the
+//! migrations.
+//!
 //! **exec** goes through a spool directory shared over hostfs; the reasons and the
 //! protocol are in [`agent`].
 

@@ -232,6 +232,10 @@ pub struct GuestSpec {
     pub tmpdir: Option<PathBuf>,
     /// A pid file for the UML main process that [`super::Guest`] writes and removes.
     pub pid_file: Option<PathBuf>,
+    /// Pin every host process of the guest to this CPU (`sched_setaffinity` before exec,
+    /// inherited by UML's helpers and the processes that run guest userspace). See
+    /// [`super`]'s "CPU placement".
+    pub cpu: Option<usize>,
 }
 
 impl GuestSpec {
@@ -264,6 +268,7 @@ impl GuestSpec {
             uml_dir: uml_dir.into(),
             tmpdir: None,
             pid_file: None,
+            cpu: None,
         }
     }
 
