@@ -18,13 +18,15 @@ usage: flowlab-bench lab [--size-mib N] [--repeat R] [--guests G] [--only tcp|bo
 
 Real User-Mode Linux guests (one COW file per guest), two measurements:
 
-  tcp   two guests on one switch; the first sends exactly N MiB of zeros with nc
-        (`dd | nc`), the second counts what arrives (`nc -l | wc -c`). Timed inside the
-        sender with /proc/uptime; the byte count must match. Debian guests (OpenBSD nc,
-        16 KiB per system call) by default: busybox nc's 1 KiB calls would measure nc, not
-        the network. Per repeat (the order alternates), each with fresh guests and a fresh
-        switch: flowlab-hub with UML's daemon transport, flowlab-hub with UML's vector
-        transport (bess), uml_switch (daemon). Reported: MB/s, the switch's drops (flowlab-hub: its
+  tcp   two guests on one switch; the first sends exactly N MiB of zeros, the second
+        counts what arrives. Timed inside the sender with /proc/uptime; the byte count
+        must match. Debian guests by default, where two perl programs write and read the
+        socket 1 MiB per system call (every guest system call is a ptrace round trip, so
+        busybox nc's 1 KiB calls would measure nc, not the network); --tcp-image busybox
+        uses `dd | nc` and `nc -l | wc -c`. Per repeat (the order alternates), each with
+        fresh guests and a fresh switch: flowlab-hub with UML's daemon transport,
+        flowlab-hub with UML's vector transport (bess), uml_switch (daemon). Reported:
+        MB/s, the switch's drops (flowlab-hub: its
         `ctl counters`; uml_switch: the EAGAIN lines it logs), the guests' eth0 drop and
         error counters and TCP retransmissions, and where the CPU went (each guest's UML
         processes, the switch, the whole machine).

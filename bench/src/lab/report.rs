@@ -318,7 +318,7 @@ impl LabReport {
         let _ = writeln!(
             out,
             "Medians over the runs whose byte count was right. MB/s = bytes received ÷ the \
-             transfer's time inside the sender (/proc/uptime around `dd | nc`), 10^6 bytes/s. \
+             transfer's time inside the sender (/proc/uptime around the sending program), 10^6 bytes/s. \
              Switch drops: flowlab-hub's `ctl counters` (output drops, errors, runts, \
              oversize), uml_switch's `send_sock` (EAGAIN) log lines; both over the switch's \
              whole life, which is one run. Guest TX drops: eth0's TX-drop counter in \

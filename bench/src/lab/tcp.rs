@@ -1,27 +1,34 @@
 //! The tcp part: N MiB from one UML guest to another through one switch.
 //!
 //! One run: a fresh switch; two fresh guests (`pc1` 198.51.100.1 sends, `pc2`
-//! 198.51.100.2 receives) with `eth0` on it; three pings to learn addresses; the guests'
-//! `/proc/net/dev` and `/proc/net/snmp`; then, through the exec agent, `pc2` runs
-//! `nc -l -p 5001 | wc -c` and, once it listens, `pc1` runs
-//! `dd if=/dev/zero bs=1M count=N | nc 198.51.100.2 5001` between two readings of its
-//! `/proc/uptime`. The sender's nc exits only after the receiver closed, that is after
-//! every byte arrived, so the guest-side interval covers the whole transfer. The host
-//! samples the CPU of both guests' process groups, of the switch and of the machine
-//! around the sender's exec. Then the counters again, the switch's drops, and everything
-//! is stopped (guests SIGKILLed by process group, the switch by PID).
+//! 198.51.100.2 receives) with `eth0` on it, pinned one CPU each as `flowlab start` pins
+//! a two-machine lab; three pings to learn addresses; the guests' `/proc/net/dev` and
+//! `/proc/net/snmp`; then, through the exec agent, `pc2` starts the receiver and, once it
+//! listens, `pc1` runs the sender between two readings of its `/proc/uptime`. The sender
+//! ends only after the receiver has read every byte and closed, so the guest-side interval
+//! covers the whole transfer. The host samples the CPU of both guests' process groups, of
+//! the switch and of the machine around the sender's exec. Then the counters again, the
+//! switch's drops, and everything is stopped (guests SIGKILLed by process group, the
+//! switch by PID).
 //!
-//! # Which netcat
+//! # Which programs move the bytes
 //!
-//! The Debian image's OpenBSD netcat by default. busybox nc moves about 1 KiB per system
-//! call, and every system call of a UML guest's process costs tens of microseconds
-//! (ptrace), so with busybox guests the transfer measures busybox nc: about 7–8 MB/s
-//! whatever the switch, with zero drops or a thousand. OpenBSD nc moves 16 KiB per call
-//! and the guests' network path becomes what is measured (40–70 MB/s here). The busybox
-//! image stays available (`--tcp-image busybox`); its nc needs its stdin held open by a
-//! fifo (it ends the whole connection when stdin reaches EOF), OpenBSD nc takes `-d`
-//! (never read stdin) on the receiver and `-N` (shut the socket down at EOF) on the
-//! sender.
+//! Every system call of a process inside a UML guest is a ptrace round trip on the host,
+//! tens of microseconds, so the transfer programs must not be what is measured:
+//!
+//! * busybox nc moves about 1 KiB per call (and `dd | nc`, `nc | wc -c` add pipes): with
+//!   busybox guests the transfer runs at 7–8 MB/s whatever the switch, with zero drops
+//!   or a thousand.
+//! * OpenBSD nc (Debian) moves 16 KiB per call, but the pipes double the calls: about
+//!   20,000 guest system calls per 100 MiB on each side; 40–90 MB/s.
+//! * The default, on the Debian image: two short perl programs ([`PERL_SENDER`],
+//!   [`PERL_RECEIVER`]; perl-base is part of every Debian system) that write and read
+//!   1 MiB per call straight on the socket, as iperf does, and count the bytes. About 100
+//!   calls per side; the guests' network path and the switch are what is left to measure.
+//!
+//! `--tcp-image busybox` keeps the busybox guests and nc (no root needed to build the
+//! image); busybox nc ends the whole connection when its stdin ends, so the receiver's
+//! stdin is held open by a fifo.
 
 use std::fs;
 use std::io::Read;
@@ -125,27 +132,55 @@ pub fn switches(mode: ForwardMode) -> (Vec<TcpSwitch>, Vec<String>) {
     (out, notes)
 }
 
+/// The Debian receiver: accept one connection on port `$ARGV[0]`, read it in 1 MiB
+/// system calls to the end, print the byte count, close.
+pub const PERL_RECEIVER: &str = "use IO::Socket::INET; \
+    my $s = IO::Socket::INET->new(LocalPort => $ARGV[0], Listen => 1, ReuseAddr => 1) \
+        or die \"listen: $!\\n\"; \
+    my $c = $s->accept or die \"accept: $!\\n\"; \
+    my ($n, $r, $b) = (0); \
+    while ($r = sysread($c, $b, 1 << 20)) { $n += $r } \
+    die \"read: $!\\n\" unless defined $r; \
+    print \"$n\\n\";";
+
+/// The Debian sender: connect to `$ARGV[0]:$ARGV[1]`, write `$ARGV[2]` MiB of zeros in
+/// 1 MiB system calls, shut the sending side down, and wait until the receiver has read
+/// everything and closed.
+pub const PERL_SENDER: &str = "use IO::Socket::INET; \
+    my ($addr, $port, $mib) = @ARGV; \
+    my $c = IO::Socket::INET->new(PeerAddr => $addr, PeerPort => $port) \
+        or die \"connect: $!\\n\"; \
+    my $b = \"\\0\" x (1 << 20); \
+    for (1 .. $mib) { \
+        my $o = 0; \
+        while ($o < length $b) { \
+            my $w = syswrite($c, $b, length($b) - $o, $o); \
+            die \"write: $!\\n\" unless defined $w; \
+            $o += $w; \
+        } \
+    } \
+    shutdown($c, 1) or die \"shutdown: $!\\n\"; \
+    sysread($c, my $x, 1);";
+
 /// The receiver's script for a guest on `image`: count the bytes of one connection on
 /// `port`.
 pub fn receiver_script(image: ImageKind, port: u16) -> String {
-    if image == ImageKind::Debian {
-        return format!(
-            "n=$(nc -d -l -p {port} | wc -c)\n\
-             read up idle < /proc/uptime\n\
-             echo \"bytes=$n\"\n\
-             echo \"end=$up\"\n"
-        );
-    }
+    let count = match image {
+        ImageKind::Debian => format!("n=$(perl -e '{PERL_RECEIVER}' {port})\n"),
+        ImageKind::Busybox => format!(
+            "hold=/tmp/flowlab-bench.hold\n\
+             rm -f $hold\n\
+             mkfifo $hold || exit 90\n\
+             # busybox nc closes the connection when its stdin ends: keep it open.\n\
+             sleep 100000 > $hold &\n\
+             sleeper=$!\n\
+             n=$(nc -l -p {port} < $hold | wc -c)\n\
+             kill $sleeper 2>/dev/null\n\
+             rm -f $hold\n"
+        ),
+    };
     format!(
-        "hold=/tmp/flowlab-bench.hold\n\
-         rm -f $hold\n\
-         mkfifo $hold || exit 90\n\
-         # busybox nc closes the connection when its stdin ends: keep it open.\n\
-         sleep 100000 > $hold &\n\
-         sleeper=$!\n\
-         n=$(nc -l -p {port} < $hold | wc -c)\n\
-         kill $sleeper 2>/dev/null\n\
-         rm -f $hold\n\
+        "{count}\
          read up idle < /proc/uptime\n\
          echo \"bytes=$n\"\n\
          echo \"end=$up\"\n"
@@ -155,14 +190,15 @@ pub fn receiver_script(image: ImageKind, port: u16) -> String {
 /// The sender's script for a guest on `image`: exactly `mib` MiB of zeros to
 /// `addr:port`, timed with `/proc/uptime`.
 pub fn sender_script(image: ImageKind, addr: &str, port: u16, mib: u64) -> String {
-    let shutdown = if image == ImageKind::Debian {
-        " -N"
-    } else {
-        ""
+    let send = match image {
+        ImageKind::Debian => format!("perl -e '{PERL_SENDER}' {addr} {port} {mib}"),
+        ImageKind::Busybox => {
+            format!("dd if=/dev/zero bs=1048576 count={mib} 2>/dev/null | nc {addr} {port}")
+        }
     };
     format!(
         "read a idle < /proc/uptime\n\
-         dd if=/dev/zero bs=1048576 count={mib} 2>/dev/null | nc{shutdown} {addr} {port}\n\
+         {send}\n\
          st=$?\n\
          read b idle < /proc/uptime\n\
          echo \"start=$a\"\n\
@@ -469,9 +505,9 @@ mod tests {
         assert!(s.contains("dd if=/dev/zero bs=1048576 count=100"), "{s}");
         assert!(s.contains("| nc 198.51.100.2 5001"), "{s}");
         let d = sender_script(ImageKind::Debian, "198.51.100.2", 5001, 100);
-        assert!(d.contains("| nc -N 198.51.100.2 5001"), "{d}");
+        assert!(d.contains("' 198.51.100.2 5001 100\n"), "{d}");
         let r = receiver_script(ImageKind::Debian, 5001);
-        assert!(r.contains("n=$(nc -d -l -p 5001 | wc -c)"), "{r}");
+        assert!(r.contains("n=$(perl -e 'use IO::Socket::INET;"), "{r}");
         assert!(r.contains("echo \"bytes=$n\""), "{r}");
         assert!(
             s.contains("echo \"start=$a\"") && s.contains("echo \"end=$b\""),
@@ -484,6 +520,42 @@ mod tests {
         let out = "start=12.50\nend=32.75\nstatus=0\n";
         assert_eq!(key_secs(out, "start"), Some(12.5));
         assert_eq!(key_secs(out, "end"), Some(32.75));
+    }
+
+    /// The Debian guests' perl programs, run on this host over loopback: every byte
+    /// arrives, counted, and the sender ends only after the receiver closed.
+    #[test]
+    fn perl_sender_and_receiver_move_and_count_every_byte() {
+        use std::process::{Command, Stdio};
+        if find_program(Path::new("perl")).is_none() {
+            return;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let rx = Command::new("perl")
+            .args(["-e", PERL_RECEIVER, &port.to_string()])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut sent = None;
+        for _ in 0..100 {
+            let o = Command::new("perl")
+                .args(["-e", PERL_SENDER, "127.0.0.1", &port.to_string(), "3"])
+                .output()
+                .unwrap();
+            if o.status.success() {
+                sent = Some(o);
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert!(sent.is_some(), "the sender never got through");
+        let out = rx.wait_with_output().unwrap();
+        assert!(out.status.success());
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "3145728\n");
     }
 
     #[test]
