@@ -65,10 +65,11 @@
 //! frame the guest sends or receives wakes the UML kernel with SIGIO. Left to itself the
 //! host scheduler spreads these processes over CPUs, so each turn is a cross-CPU wakeup
 //! (an inter-processor interrupt, on a virtual machine a VM exit) that lands on a cold
-//! cache. Measured here (`flowlab-bench lab`, two Debian guests, 100 MiB of TCP through
-//! flowlab-hub, 2 CPUs): 38–50 MB/s with the guests free to move, 75–86 MB/s with each
-//! guest pinned to a CPU of its own, and still 59 MB/s with both guests and the switch
-//! pinned to the same single CPU: the turns, not the CPU time, were the cost.
+//! cache. Measured here (two Debian guests, 100 MiB of TCP through flowlab-hub, 2 CPUs,
+//! nc as the transfer program): 38–50 MB/s with the guests free to move, 69–86 MB/s with
+//! each guest pinned to a CPU of its own, and still 59 MB/s with both guests and the
+//! switch pinned to the same single CPU: the turns, not the CPU time, were the cost.
+//! `flowlab-bench lab` against `--no-pin` gives about 1.5x, whatever the switch.
 //!
 //! [`GuestSpec::cpu`] pins a guest: `sched_setaffinity` between fork and exec, inherited
 //! by everything UML forks, so the guest's processes share one CPU and hand over to each
