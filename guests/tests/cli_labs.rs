@@ -95,22 +95,7 @@ fn two_hosts_start_ping_halt_clean() {
     assert!(e.contains(&procs[1].2.to_string()), "{e}");
 
     // exec: the ping, and exit statuses and output.
-    let o = flowlab(
-        &[
-            "exec",
-            "-d",
-            d,
-            "pc1",
-            "--",
-            "ping",
-            "-c",
-            "1",
-            "-W",
-            "5",
-            "198.51.100.2",
-        ],
-        None,
-    );
+    let o = flowlab(&ping_args(d, "pc1", "1", "198.51.100.2"), None);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stdout(&o).contains("1 packets received"), "{}", stdout(&o));
     let o = flowlab(
@@ -254,22 +239,7 @@ fn two_hosts_over_the_vector_transport() {
     let ports = hub_ctl(&lab.join(".flowlab/hubs/A.ctl"), "ports");
     assert_eq!(ports.matches(" bess").count(), 2, "{ports}");
     assert!(lab.join(".flowlab/hubs/A.bess").exists());
-    let o = flowlab(
-        &[
-            "exec",
-            "-d",
-            d,
-            "pc1",
-            "--",
-            "ping",
-            "-c",
-            "2",
-            "-W",
-            "5",
-            "198.51.100.2",
-        ],
-        None,
-    );
+    let o = flowlab(&ping_args(d, "pc1", "2", "198.51.100.2"), None);
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     assert!(stdout(&o).contains("2 packets received"), "{}", stdout(&o));
     let o = flowlab(&["exec", "-d", d, "pc2", "--", "ip", "-o", "link"], None);
@@ -333,22 +303,7 @@ fn two_hosts_openflow_l2_learning() {
     );
     assert!(!hub_args.iter().any(|a| a == "-hub"), "{hub_args:?}");
 
-    let o = flowlab(
-        &[
-            "exec",
-            "-d",
-            d,
-            "pc1",
-            "--",
-            "ping",
-            "-c",
-            "2",
-            "-W",
-            "5",
-            "198.51.100.2",
-        ],
-        None,
-    );
+    let o = flowlab(&ping_args(d, "pc1", "2", "198.51.100.2"), None);
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     let mac = |vm: &str| {
         let o = flowlab(

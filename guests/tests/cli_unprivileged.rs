@@ -437,19 +437,7 @@ fn a_lab_runs_as_an_unprivileged_user() {
     );
 
     // exec: the ping crosses the hub.
-    let o = run.flowlab(&[
-        "exec",
-        "-d",
-        d,
-        "pc1",
-        "--",
-        "ping",
-        "-c",
-        "1",
-        "-W",
-        "5",
-        "198.51.100.2",
-    ]);
+    let o = run.flowlab(&ping_args(d, "pc1", "1", "198.51.100.2"));
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     assert!(stdout(&o).contains("1 packets received"), "{}", stdout(&o));
     // The command ran in the guest as the guest's root, on the user's UML.

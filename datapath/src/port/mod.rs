@@ -242,6 +242,24 @@ impl OutputQueue {
     }
 }
 
+/// The process id of a unix socket's peer (`SO_PEERCRED`), when the kernel tells.
+pub fn peer_pid(fd: RawFd) -> Option<u32> {
+    // SAFETY: all-zero is a valid ucred.
+    let mut cred: libc::ucred = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+    // SAFETY: SO_PEERCRED fills a ucred of the given length.
+    let r = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            &mut cred as *mut libc::ucred as *mut libc::c_void,
+            &mut len,
+        )
+    };
+    (r == 0 && cred.pid > 0).then_some(cred.pid as u32)
+}
+
 /// Sets `O_NONBLOCK` and `FD_CLOEXEC` on a descriptor.
 pub fn set_nonblocking(fd: RawFd) -> io::Result<()> {
     // SAFETY: fcntl on a descriptor we were given; failure is reported via errno.

@@ -29,13 +29,12 @@
 //! [`io::ErrorKind::UnexpectedEof`]. The guest never sends empty frames.
 
 use std::io;
-use std::mem;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
 
 use super::unix_addr::UnixAddr;
 use super::unix_dgram::{enlarge_buffers, recv_batch_from, send_batch_to, SOCKET_BUFFER};
-use super::{cvt, Port, RxBatch};
+use super::{cvt, peer_pid, Port, RxBatch};
 
 /// Connections waiting to be accepted.
 const BACKLOG: libc::c_int = 128;
@@ -115,24 +114,6 @@ pub fn accept(listener: RawFd) -> io::Result<Option<SeqpacketPort>> {
             _ => return Err(e),
         }
     }
-}
-
-/// The peer's process id (`SO_PEERCRED`), when the kernel tells.
-fn peer_pid(fd: RawFd) -> Option<u32> {
-    // SAFETY: all-zero is a valid ucred.
-    let mut cred: libc::ucred = unsafe { mem::zeroed() };
-    let mut len = mem::size_of::<libc::ucred>() as libc::socklen_t;
-    // SAFETY: getsockopt into a ucred of the given length.
-    let r = unsafe {
-        libc::getsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_PEERCRED,
-            &mut cred as *mut libc::ucred as *mut libc::c_void,
-            &mut len,
-        )
-    };
-    (r == 0 && cred.pid > 0).then_some(cred.pid as u32)
 }
 
 /// One accepted `bess` connection: a guest's vector interface.

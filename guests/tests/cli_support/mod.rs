@@ -40,6 +40,13 @@ pub fn flowlab(args: &[&str], data: Option<&Path>) -> Output {
 }
 
 /// stdout as text.
+/// `flowlab exec -d DIR VM -- ping -c COUNT -W 5 ADDR`'s arguments.
+pub fn ping_args<'a>(dir: &'a str, vm: &'a str, count: &'a str, addr: &'a str) -> Vec<&'a str> {
+    vec![
+        "exec", "-d", dir, vm, "--", "ping", "-c", count, "-W", "5", addr,
+    ]
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }

@@ -254,7 +254,7 @@ impl Switch {
             return;
         };
         let listener = conn.listener;
-        let pid = peer_pid(conn.stream.as_raw_fd());
+        let pid = flowlab_datapath::port::peer_pid(conn.stream.as_raw_fd());
         let wanted = match req.kind {
             RequestKind::Port { wanted } => wanted,
             _ => 0,
@@ -561,24 +561,4 @@ fn write_pending(conn: &mut Conn) -> Result<(), bool> {
             _ => {}
         }
     }
-}
-
-fn peer_pid(fd: RawFd) -> Option<i32> {
-    let mut cred = libc::ucred {
-        pid: 0,
-        uid: 0,
-        gid: 0,
-    };
-    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
-    // SAFETY: SO_PEERCRED fills a ucred.
-    let r = unsafe {
-        libc::getsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_PEERCRED,
-            &mut cred as *mut libc::ucred as *mut libc::c_void,
-            &mut len,
-        )
-    };
-    (r == 0 && cred.pid > 0).then_some(cred.pid)
 }
