@@ -26,6 +26,19 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
+/// A copy of example lab `name` in a fresh temp dir (`tag`), its FLOWLAB_DATA, and a guard
+/// that cleans the lab up however the test ends. Keep the `TempDir` alive.
+fn example_lab(tag: &str, name: &str) -> (TempDir, PathBuf, PathBuf, LabGuard) {
+    let t = TempDir::new(tag);
+    let data = t.join("data");
+    let lab = copy_example(name, &t.join("lab"));
+    let guard = LabGuard {
+        dir: lab.clone(),
+        data: Some(data.clone()),
+    };
+    (t, data, lab, guard)
+}
+
 /// Asserts that nothing of the lab is left: no recorded process, no process naming the
 /// lab, no `.flowlab`, no `.ready`, no short socket dir.
 fn assert_gone(lab: &Path, procs: &[Proc], short: Option<&Path>) {
@@ -203,20 +216,15 @@ fn hub_ctl(ctl: &Path, what: &str) -> String {
 
 /// The two-host lab on UML's vector transport (`--transport bess`): the guests' vec0 is
 /// renamed eth0 before the unchanged startup files run, the guests are pinned one CPU
-/// each, the hub's ports are `bess` connections, the ping works, and `clean` leaves nothing (the `.bess` sockets too).
+/// each, the hub's ports are `bess` connections, the ping works, and `clean` leaves
+/// nothing (the `.bess` sockets too).
 #[test]
 fn two_hosts_over_the_vector_transport() {
     if !uml_available() {
         return;
     }
     let _lock = lab_lock();
-    let t = TempDir::new("flvec");
-    let data = t.join("data");
-    let lab = copy_example("two-hosts", &t.join("lab"));
-    let _guard = LabGuard {
-        dir: lab.clone(),
-        data: Some(data.clone()),
-    };
+    let (_t, data, lab, _guard) = example_lab("flvec", "two-hosts");
     let d = s(&lab);
     let o = flowlab(&["start", "-d", d, "--transport", "bess"], Some(&data));
     assert!(o.status.success(), "{}", stderr(&o));
@@ -262,13 +270,7 @@ fn two_hosts_openflow_l2_learning() {
         return;
     }
     let _lock = lab_lock();
-    let t = TempDir::new("flof");
-    let data = t.join("data");
-    let lab = copy_example("two-hosts", &t.join("lab"));
-    let _guard = LabGuard {
-        dir: lab.clone(),
-        data: Some(data.clone()),
-    };
+    let (_t, data, lab, _guard) = example_lab("flof", "two-hosts");
     let d = s(&lab);
     let t0 = Instant::now();
     let o = flowlab(&["start", "-d", d, "--openflow"], Some(&data));
@@ -362,13 +364,7 @@ fn static_routes_traceroute_and_ltest() {
         return;
     }
     let _lock = lab_lock();
-    let t = TempDir::new("flst");
-    let data = t.join("data");
-    let lab = copy_example("static-routes", &t.join("lab"));
-    let _guard = LabGuard {
-        dir: lab.clone(),
-        data: Some(data.clone()),
-    };
+    let (t, data, lab, _guard) = example_lab("flst", "static-routes");
     let d = s(&lab);
     let t0 = Instant::now();
     let o = flowlab(&["test", "-d", d, "-p", "3"], Some(&data));
