@@ -16,6 +16,7 @@
 //!                 [--no-pin]
 //! flowlab vm list | vm halt NAME | vm crash NAME
 //! flowlab image build --kind busybox|debian [--size MIB] [--force]
+//! flowlab image prune [--kind busybox|debian]
 //! ```
 //!
 //! Long options take their value as `--opt VALUE` or `--opt=VALUE`; `-p` also as `-pN`
@@ -69,6 +70,8 @@ Single machines (Netkit's vstart/vlist/vhalt/vcrash):
 
 Images:
   image build --kind busybox|debian [--size MIB] [--force]
+  image prune [--kind busybox|debian]
+                 remove cached images an earlier flowlab built (not the current ones)
 
   -h, --help, --version
 ";
@@ -160,6 +163,11 @@ pub enum Command {
         size_mib: Option<u64>,
         /// Rebuild even if it exists.
         force: bool,
+    },
+    /// `image prune [--kind K]`.
+    ImagePrune {
+        /// Only this kind (None: every kind).
+        kind: Option<ImageKind>,
     },
     /// `help`, `-h`, `--help`.
     Help,
@@ -587,12 +595,26 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
         "image" => {
             match a.next().as_deref() {
                 Some("build") => {}
+                Some("prune") => {
+                    let mut kind = None;
+                    while let Some(opt) = a.next() {
+                        match opt.as_str() {
+                            "--kind" => kind = Some(image_kind(&a.value(&opt)?)?),
+                            other => {
+                                return Err(UsageError(format!(
+                                    "unexpected `{other}` for image prune"
+                                )))
+                            }
+                        }
+                    }
+                    return Ok(Command::ImagePrune { kind });
+                }
                 Some(other) => {
                     return Err(UsageError(format!(
-                        "unknown image subcommand `{other}` (build)"
+                        "unknown image subcommand `{other}` (build, prune)"
                     )))
                 }
-                None => return Err(UsageError("image needs a subcommand: build".into())),
+                None => return Err(UsageError("image needs a subcommand: build, prune".into())),
             }
             let (mut kind, mut size_mib, mut force) = (None, None, false);
             while let Some(opt) = a.next() {
@@ -797,6 +819,17 @@ mod tests {
                 force: true
             }
         );
+        assert_eq!(
+            p("image prune").unwrap(),
+            Command::ImagePrune { kind: None }
+        );
+        assert_eq!(
+            p("image prune --kind busybox").unwrap(),
+            Command::ImagePrune {
+                kind: Some(ImageKind::Busybox)
+            }
+        );
+        assert!(p("image prune --all").is_err());
         // Netkit's names work too.
         assert!(matches!(p("lstart -d L").unwrap(), Command::Start(_)));
         assert!(matches!(p("lclean").unwrap(), Command::Clean { .. }));

@@ -2105,6 +2105,41 @@ pub fn image_build(
     Ok(p)
 }
 
+/// `flowlab image prune`: removes the cached images of `kind` (every kind when None) that
+/// the current flowlab would not use: those an earlier build of flowlab (another guest
+/// init, another package list) made. The current images, and images built with a
+/// non-default `--size`, stay only if they are what `image build` makes now. Returns what
+/// was removed, with sizes on disk. A guest that is running keeps its image open, so it
+/// is not disturbed; a stopped lab whose disk was made on a removed image starts from a
+/// fresh disk, with a warning, as after any rebuild.
+pub fn image_prune(kind: Option<ImageKind>) -> Result<Vec<(PathBuf, u64)>, LaunchError> {
+    let store = ImageStore::open_default()?;
+    let kinds = match kind {
+        Some(k) => vec![k],
+        None => vec![ImageKind::Busybox, ImageKind::Debian],
+    };
+    let mut removed = Vec::new();
+    for k in kinds {
+        let keep = store.path_of(&store.recipe(k, &BuildOptions::default())?);
+        let sizes: Vec<(PathBuf, u64)> = store
+            .list(k)
+            .into_iter()
+            .map(|p| {
+                let used = fs::metadata(&p).map_or(0, |m| {
+                    use std::os::unix::fs::MetadataExt;
+                    m.blocks() * 512
+                });
+                (p, used)
+            })
+            .collect();
+        for p in store.prune(k, &keep)? {
+            let used = sizes.iter().find(|(q, _)| *q == p).map_or(0, |(_, u)| *u);
+            removed.push((p, used));
+        }
+    }
+    Ok(removed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

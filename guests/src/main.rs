@@ -154,6 +154,15 @@ fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             let p = launcher::image_build(kind, size_mib, force, &mut ui)?;
             println!("{}", p.display());
         }
+        Command::ImagePrune { kind } => {
+            let removed = launcher::image_prune(kind)?;
+            if removed.is_empty() {
+                eprintln!("nothing to prune");
+            }
+            for (p, bytes) in removed {
+                println!("removed {} ({} MiB on disk)", p.display(), bytes >> 20);
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

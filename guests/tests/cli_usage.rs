@@ -256,3 +256,37 @@ fn tap_domain_is_refused_without_root() {
     assert!(!lab.join(".flowlab").exists());
     assert!(!t.join("data").exists());
 }
+
+/// `image prune` removes cached images that the current flowlab would not use (here:
+/// stand-ins named like images of an older build) and keeps the current one and the other
+/// kind's.
+#[test]
+fn image_prune_removes_only_stale_images() {
+    if !Path::new("/bin/busybox").exists() && !Path::new("/usr/bin/busybox").exists() {
+        return;
+    }
+    let t = TempDir::new("flprune");
+    let data = t.join("data");
+    let o = flowlab(&["image", "build", "--kind", "busybox"], Some(&data));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let current = std::path::PathBuf::from(stdout(&o).trim());
+    let images = data.join("images");
+    let stale = images.join("busybox-0000000000000000.img");
+    fs::write(&stale, b"an image of an older flowlab").unwrap();
+    fs::write(stale.with_extension("stamp"), b"stamp").unwrap();
+    let other = images.join("debian-0000000000000000.img");
+    fs::write(&other, b"another kind").unwrap();
+
+    let o = flowlab(&["image", "prune", "--kind", "busybox"], Some(&data));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains(&format!("removed {}", stale.display())),
+        "{}",
+        stdout(&o)
+    );
+    assert!(!stale.exists() && !stale.with_extension("stamp").exists());
+    assert!(current.exists(), "the current image stays");
+    assert!(other.exists(), "--kind busybox leaves debian images alone");
+    let o = flowlab(&["image", "prune", "--kind", "busybox"], Some(&data));
+    assert!(stderr(&o).contains("nothing to prune"), "{}", stderr(&o));
+}
