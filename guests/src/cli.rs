@@ -1,7 +1,7 @@
 //! The `flowlab` command line, parsed without IO.
 //!
 //! ```text
-//! flowlab start   [-d DIR] [-p N] [--dialect netkit|kathara] [--switch hub|learning]
+//! flowlab start   [-d DIR] [-p N|-s] [-f] [--dialect netkit|kathara] [--switch hub|learning]
 //!                 [--openflow [--apps LIST]] [--image busybox|debian] [--timeout SECS]
 //!                 [--transport daemon|bess] [--no-pin] [--no-pin] [MACHINE...]
 //! flowlab halt    [-d DIR] [--timeout SECS] [MACHINE...]
@@ -37,7 +37,7 @@ pub const USAGE: &str = "\
 usage: flowlab COMMAND [OPTIONS]
 
 Lab commands (a lab is a Netkit or Kathara folder; -d DIR defaults to .):
-  start   [-d DIR] [-p N] [--dialect netkit|kathara] [--switch hub|learning]
+  start   [-d DIR] [-p N|-s] [-f] [--dialect netkit|kathara] [--switch hub|learning]
           [--openflow [--apps LIST]] [--image busybox|debian] [--timeout SECS]
           [--transport daemon|bess] [--no-pin] [MACHINE...]
                  boot the lab (or the machines named and what they depend on);
@@ -277,6 +277,14 @@ fn start_option(
     match opt {
         "-d" | "--dir" => o.dir = PathBuf::from(a.value(opt)?),
         "-p" | "--parallel" => o.parallel = number(opt, &a.value(opt)?)?,
+        // Netkit's lstart: one machine at a time, each awaited before the next.
+        "-s" | "--sequential" => {
+            a.no_value(opt)?;
+            o.parallel = 1;
+        }
+        // Netkit's lstart: do not wait for a machine before starting the next. flowlab
+        // never waits between machines beyond lab.dep and -p, so this changes nothing.
+        "-f" | "--fast" => a.no_value(opt)?,
         "--dialect" => o.dialect = Some(dialect(&a.value(opt)?)?),
         "--switch" => {
             let v = a.value(opt)?;
@@ -682,6 +690,9 @@ mod tests {
         assert_eq!(o.transport, Transport::Daemon);
         assert_eq!(start("start --transport bess").transport, Transport::Bess);
         assert!(o.pin && !start("start --no-pin").pin);
+        assert_eq!(start("lstart -s").parallel, 1);
+        assert_eq!(start("start --sequential -f").parallel, 1);
+        assert_eq!(start("start --fast"), StartOptions::new("."));
         assert!(p("start --no-pin=yes").is_err());
         assert_eq!(start("start --transport=vector").transport, Transport::Bess);
         assert!(p("start --transport tap").is_err());
