@@ -3,7 +3,7 @@
 //! ```text
 //! flowlab start   [-d DIR] [-p N|-s] [-f] [--dialect netkit|kathara] [--switch hub|learning]
 //!                 [--openflow [--apps LIST]] [--image busybox|debian] [--timeout SECS]
-//!                 [--transport daemon|bess] [--no-pin] [--no-pin] [MACHINE...]
+//!                 [--transport daemon|bess] [--no-pin] [MACHINE...]
 //! flowlab halt    [-d DIR] [--timeout SECS] [MACHINE...]
 //! flowlab crash   [-d DIR] [-F|--keep-fs] [MACHINE...]
 //! flowlab info    [-d DIR] [--dialect D] [--topology FILE.svg]
@@ -63,7 +63,7 @@ Lab commands (a lab is a Netkit or Kathara folder; -d DIR defaults to .):
 
 Single machines (Netkit's vstart/vlist/vhalt/vcrash):
   vm start NAME --eth0=CD [--eth1=CD...] [--mem MIB] [--image K] [--exec CMD]
-           [--transport daemon|bess]
+           [--transport daemon|bess] [--no-pin]
   vm list
   vm halt NAME
   vm crash NAME
@@ -433,7 +433,10 @@ fn parse_vm(a: &mut Args<'_>) -> Result<Command, UsageError> {
                     "--image" => o.image = Some(image_kind(&a.value(&opt)?)?),
                     "--exec" | "-e" => o.exec = Some(a.value(&opt)?),
                     "--transport" => o.transport = transport(&a.value(&opt)?)?,
-                    "--no-pin" => o.pin = false,
+                    "--no-pin" => {
+                        a.no_value(&opt)?;
+                        o.pin = false;
+                    }
                     s if s.starts_with("--eth") => {
                         let n: u32 = number(s, &s[5..])?;
                         if n >= crate::lab::conf::MAX_INTERFACES {

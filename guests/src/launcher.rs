@@ -657,6 +657,7 @@ fn stop_records(state: &LabState, mut recs: Vec<Record>) -> Result<(), LaunchErr
         if r.kind == RecordKind::Hub {
             let _ = fs::remove_file(state.hub_socket(&r.name));
             let _ = fs::remove_file(state.hub_of_socket(&r.name));
+            let _ = fs::remove_file(state.hub_bess_socket(&r.name));
         }
         if r.kind == RecordKind::Controller {
             let _ = fs::remove_file(state.controller_socket());
@@ -1046,6 +1047,20 @@ fn spawn_machine(ctx: &BootContext<'_>, name: &str) -> Result<Booting, BootFailu
                 .unwrap_or(0),
         ),
     };
+    if ctx.transport == Transport::Bess {
+        for i in &m.interfaces {
+            let b = state.hub_bess_socket(&i.domain);
+            if !b.exists() {
+                return Err(fail(format!(
+                    "the hub of collision domain {} has no vector-transport socket {} \
+                     (a hub started by an older flowlab?): halt the lab first, or start \
+                     it with --transport daemon",
+                    i.domain,
+                    b.display()
+                )));
+            }
+        }
+    }
     if check_cow(state, name, base).map_err(|e| fail(e.to_string()))? {
         eprintln!(
             "{name}: its disk was made on another build of the image; it starts from a fresh disk"
@@ -2120,6 +2135,10 @@ pub fn image_prune(kind: Option<ImageKind>) -> Result<Vec<(PathBuf, u64)>, Launc
     };
     let mut removed = Vec::new();
     for k in kinds {
+        if store.list(k).is_empty() {
+            // Nothing to prune, and no need to find busybox (the recipe does) either.
+            continue;
+        }
         let keep = store.path_of(&store.recipe(k, &BuildOptions::default())?);
         let sizes: Vec<(PathBuf, u64)> = store
             .list(k)

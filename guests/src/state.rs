@@ -460,7 +460,8 @@ impl LabState {
         let base = base.as_os_str().len();
         [
             base + "/uml/".len() + vm + "/mconsole".len(),
-            base + "/hubs/".len() + cd + ".ctl".len(),
+            // The longest of the hub's sockets: `.ctl`, `.of`, `.bess`.
+            base + "/hubs/".len() + cd + ".bess".len(),
             base + "/ctl.sock".len(),
         ]
         .into_iter()
@@ -952,6 +953,7 @@ mod tests {
         let base = s.prepare(Some((&["pc1"], &["A"]))).unwrap();
         assert_eq!(base, s.short_socket_dir());
         assert!(s.hub_socket("A").as_os_str().len() <= MAX_SOCKET_PATH);
+        assert!(s.hub_bess_socket("A").as_os_str().len() <= MAX_SOCKET_PATH);
         assert!(s
             .root()
             .join("hubs")
@@ -966,6 +968,21 @@ mod tests {
         let report = s.clean(&[]).unwrap();
         assert!(report.removed.contains(&base), "{report:?}");
         assert!(!base.exists() && !s.exists());
+    }
+
+    #[test]
+    fn the_longest_socket_is_the_hubs_bess_listener() {
+        let cd = "a_long_domain";
+        let base = Path::new("/l");
+        let n = LabState::longest_socket(base, Some((&["a"], &[cd])));
+        assert_eq!(n, format!("/l/hubs/{cd}.bess").len());
+        // A lab where `.ctl` would just fit but `.bess` would not moves to the short dir.
+        let root = "r".repeat(MAX_SOCKET_PATH - format!("/hubs/{cd}.ctl").len());
+        let root = Path::new(&root);
+        assert_eq!(
+            LabState::longest_socket(root, Some((&["a"], &[cd]))),
+            MAX_SOCKET_PATH + 1
+        );
     }
 
     #[test]

@@ -454,6 +454,10 @@ impl LabReport {
                         ("size_mib", self.size_mib.into()),
                         ("mode", self.mode.clone().into()),
                         ("flowlab_hub_vs_uml_switch", self.tcp_ratio().into()),
+                        (
+                            "flowlab_hub_bess_vs_uml_switch",
+                            self.tcp_ratio_of(FLOWLAB_HUB_BESS).into(),
+                        ),
                         ("target", TCP_TARGET.into()),
                         (
                             "switches",

@@ -14,11 +14,12 @@
 //! connects to `dst`, and one message is one raw Ethernet frame (no header). Being
 //! connected changes two things:
 //!
-//! * **Backpressure instead of loss, both ways.** A full peer makes `sendmmsg` stop short
-//!   with `EAGAIN`; the guest's vector driver keeps the rest in its TX ring and stops its
-//!   queue (so the guest's qdisc holds packets instead of dropping them), and this side
-//!   parks the rest in the port's [`super::OutputQueue`] until `EPOLLOUT`, which on a
-//!   connected socket really means "the guest can take a frame".
+//! * **Backpressure instead of loss.** A full peer makes `sendmmsg` stop short with
+//!   `EAGAIN`. This side parks the rest in the port's [`super::OutputQueue`] until
+//!   `EPOLLOUT`, which on a connected socket really means "the guest can take a frame":
+//!   nothing is lost towards the guest. The guest's vector driver keeps what it could not
+//!   send in its TX ring and retries; only when that ring is full too does it drop
+//!   (measured: about a quarter of the daemon transport's losses).
 //! * **Batches in the guest.** The vector driver reads with `recvmmsg` and writes with
 //!   `sendmmsg`, a whole ring per system call and per SIGIO, where the daemon transport
 //!   pays one host system call and often one signal per frame.
@@ -80,9 +81,10 @@ pub fn is_live(path: &Path) -> io::Result<bool> {
     }
     let e = io::Error::last_os_error();
     match e.raw_os_error() {
-        // A live listener with a full backlog answers EAGAIN to a non-blocking connect.
-        Some(libc::EAGAIN | libc::EINPROGRESS) => Ok(true),
-        Some(libc::ECONNREFUSED | libc::ENOTSOCK | libc::EPROTOTYPE) => Ok(false),
+        // A live listener with a full backlog answers EAGAIN to a non-blocking connect;
+        // a live socket of another type (a uml_switch control socket) EPROTOTYPE.
+        Some(libc::EAGAIN | libc::EINPROGRESS | libc::EPROTOTYPE) => Ok(true),
+        Some(libc::ECONNREFUSED | libc::ENOTSOCK) => Ok(false),
         _ => Err(e),
     }
 }
@@ -144,8 +146,13 @@ impl Port for SeqpacketPort {
 
     fn recv_batch(&mut self, batch: &mut RxBatch) -> io::Result<usize> {
         let n = recv_batch_from(self.fd.as_raw_fd(), batch, None)?;
-        // End of file reads as zero-length messages: keep the frames before it.
-        let frames = (0..n).take_while(|&i| !batch.frame(i).0.is_empty()).count();
+        // End of file reads as zero-length messages that fill the rest of the batch: keep
+        // what came before them. An empty message between frames is a runt like any other.
+        let eof_run = (0..n)
+            .rev()
+            .take_while(|&i| batch.frame(i).0.is_empty())
+            .count();
+        let frames = n - eof_run;
         batch.set_count(frames);
         if frames == 0 && n > 0 {
             return Err(io::Error::new(
@@ -217,6 +224,32 @@ mod tests {
         assert_eq!(port.recv_batch(&mut batch).unwrap(), 0, "nothing more");
         assert_eq!(port.kind(), "bess");
         assert_eq!(port.peer_pid(), Some(std::process::id()));
+    }
+
+    #[test]
+    fn an_empty_message_between_frames_is_not_end_of_file() {
+        let (mut port, guest) = pair();
+        let f = [7u8; 64];
+        let mut errs = 0;
+        send_batch_to(guest.as_raw_fd(), None, &[&f, &[], &f], &mut errs).unwrap();
+        let mut batch = RxBatch::new(2048);
+        assert_eq!(port.recv_batch(&mut batch).unwrap(), 3);
+        assert!(batch.frame(1).0.is_empty() && batch.frame(2).0 == f);
+        assert_eq!(
+            port.recv_batch(&mut batch).unwrap(),
+            0,
+            "the port is still open"
+        );
+    }
+
+    #[test]
+    fn a_live_socket_of_another_type_is_live() {
+        let path = temp_path("stream");
+        let _ = std::fs::remove_file(&path);
+        let l = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        assert!(is_live(&path).unwrap(), "a stream listener is in use");
+        drop(l);
+        std::fs::remove_file(&path).unwrap();
     }
 
     #[test]

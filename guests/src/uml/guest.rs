@@ -273,7 +273,9 @@ impl Guest {
                     return Err(io::Error::last_os_error());
                 }
                 if let Some(c) = cpu {
-                    super::process::pin_to_cpu(c)?;
+                    // Pinning only speeds the guest up: a CPU gone from the cpuset since
+                    // the plan was made must not stop it from booting.
+                    let _ = super::process::pin_to_cpu(c);
                 }
                 if die_with_parent
                     && libc::prctl(

@@ -69,7 +69,7 @@
 //! nc as the transfer program): 38–50 MB/s with the guests free to move, 69–86 MB/s with
 //! each guest pinned to a CPU of its own, and still 59 MB/s with both guests and the
 //! switch pinned to the same single CPU: the turns, not the CPU time, were the cost.
-//! `flowlab-bench lab` against `--no-pin` gives about 1.5x, whatever the switch.
+//! `flowlab-bench lab` against `--no-pin` gives 1.5–1.6x, whatever the switch.
 //!
 //! [`GuestSpec::cpu`] pins a guest: `sched_setaffinity` between fork and exec, inherited
 //! by everything UML forks, so the guest's processes share one CPU and hand over to each

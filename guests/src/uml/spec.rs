@@ -233,8 +233,8 @@ pub struct GuestSpec {
     /// A pid file for the UML main process that [`super::Guest`] writes and removes.
     pub pid_file: Option<PathBuf>,
     /// Pin every host process of the guest to this CPU (`sched_setaffinity` before exec,
-    /// inherited by UML's helpers and the processes that run guest userspace). See
-    /// [`super`]'s "CPU placement".
+    /// inherited by UML's helpers and the processes that run guest userspace; ignored if
+    /// the kernel refuses). See [`super`]'s "CPU placement".
     pub cpu: Option<usize>,
 }
 
