@@ -392,7 +392,7 @@ pub struct StartOptions {
     pub ready_timeout: Option<Duration>,
     /// How the guests' interfaces reach their hubs (default daemon, as Netkit).
     pub transport: Transport,
-    /// Pin each guest to one CPU, round-robin in lab order (default; see
+    /// Pin each guest to one CPU once it is up, round-robin in lab order (default; see
     /// [`crate::uml`]'s "CPU placement"). False leaves placement to the scheduler.
     pub pin: bool,
 }
@@ -511,7 +511,6 @@ struct GuestPlan<'a> {
     append: Option<String>,
     copy_always: bool,
     transport: Transport,
-    cpu: Option<usize>,
 }
 
 fn build_spec(
@@ -534,7 +533,6 @@ fn build_spec(
         state.uml_dir(),
         Some(&machine),
     );
-    s.cpu = plan.cpu;
     s.mem_mb = plan.mem_mb.unwrap_or(match kind {
         ImageKind::Busybox => uml::DEFAULT_MEM_MB,
         ImageKind::Debian => DEBIAN_MEM_MB,
@@ -974,6 +972,12 @@ pub fn pin_cpus() -> Vec<usize> {
     }
 }
 
+/// The CPU a lab machine is pinned to once it is up: round-robin in lab order.
+fn machine_cpu(ctx: &BootContext<'_>, name: &str) -> Option<usize> {
+    let index = ctx.lab.machines.iter().position(|m| m.name == name)?;
+    cpu_for(&ctx.cpus, index)
+}
+
 /// The CPU of the `index`-th guest: round-robin over `cpus`, None when `cpus` is empty.
 pub fn cpu_for(cpus: &[usize], index: usize) -> Option<usize> {
     (!cpus.is_empty()).then(|| cpus[index % cpus.len()])
@@ -1038,14 +1042,6 @@ fn spawn_machine(ctx: &BootContext<'_>, name: &str) -> Result<Booting, BootFailu
         append: m.options.append.clone(),
         copy_always: ctx.lab.dialect == Dialect::Kathara,
         transport: ctx.transport,
-        cpu: cpu_for(
-            &ctx.cpus,
-            ctx.lab
-                .machines
-                .iter()
-                .position(|x| x.name == m.name)
-                .unwrap_or(0),
-        ),
     };
     if ctx.transport == Transport::Bess {
         for i in &m.interfaces {
@@ -1144,6 +1140,9 @@ fn boot_guests(
             match poll_booting(&mut booting[i]) {
                 Ok(true) => {
                     let (name, guest, since, _) = booting.remove(i);
+                    if let Some(c) = machine_cpu(ctx, &name) {
+                        uml::process::pin_group(guest.pid(), c);
+                    }
                     plan.handle_ready(&name);
                     ready.push((name, guest, since.elapsed()));
                 }
@@ -1943,19 +1942,19 @@ pub fn vm_start(opts: &VmOptions, ui: &mut Ui) -> Result<Duration, LaunchError> 
         append: None,
         copy_always: false,
         transport: opts.transport,
-        // Round-robin over the scratch lab's running guests.
-        cpu: if opts.pin {
-            cpu_for(
-                &pin_cpus(),
-                state
-                    .running()
-                    .iter()
-                    .filter(|r| r.kind == RecordKind::Guest)
-                    .count(),
-            )
-        } else {
-            None
-        },
+    };
+    // Round-robin over the scratch lab's running guests, once this one is up.
+    let cpu = if opts.pin {
+        cpu_for(
+            &pin_cpus(),
+            state
+                .running()
+                .iter()
+                .filter(|r| r.kind == RecordKind::Guest)
+                .count(),
+        )
+    } else {
+        None
     };
     if check_cow(&state, &opts.name, &base)? {
         eprintln!(
@@ -1990,6 +1989,9 @@ pub fn vm_start(opts: &VmOptions, ui: &mut Ui) -> Result<Duration, LaunchError> 
     ui.line(&format!("booting {} ...", opts.name));
     match g.wait_ready(timeout) {
         Ok(t) => {
+            if let Some(c) = cpu {
+                uml::process::pin_group(g.pid(), c);
+            }
             g.detach();
             ui.line(&format!("{} is up ({:.1}s)", opts.name, t.as_secs_f64()));
             Ok(t)
@@ -2265,7 +2267,6 @@ mod tests {
             append: Some("quiet  loglevel=3".into()),
             copy_always: true,
             transport: Transport::Daemon,
-            cpu: Some(1),
         };
         let s = build_spec(
             &state,
@@ -2286,7 +2287,10 @@ mod tests {
         assert!(has("hostlab=/labs/x") && has("flowlab_copy=always") && has("con1=pts"));
         assert!(has("exec=\"echo a; echo b\"") && has("quiet") && has("loglevel=3"));
         assert!(has("flowlab_agent=/labs/x/.flowlab/exec/r1"));
-        assert_eq!(s.cpu, Some(1), "the plan's CPU reaches the spec");
+        assert_eq!(
+            s.cpu, None,
+            "lab guests boot unpinned; they are pinned once up"
+        );
         assert_eq!(attach_spec(&state, "r1").uml_pid_file(), s.uml_pid_file());
         // The vector transport: the same domains, reached through each hub's --bess socket.
         let plan = GuestPlan {

@@ -46,8 +46,8 @@ Options:
   --tcp-image K         image of the tcp part's guests: debian (default; built on first
                         use, which needs root) or busybox
   --no-pin              leave guest placement to the scheduler; by default the tcp
-                        guests are pinned one CPU each and `flowlab start` pins the lab's
-                        guests round-robin, as the launcher does (the bare boot never pins)
+                        guests are pinned one CPU each, and `flowlab start` pins the lab's
+                        guests round-robin once they are up (the bare boot never pins)
   --mem MIB             guest memory (the launcher's default for the image: 64 MiB
                         busybox, 128 MiB debian)
   --transfer-timeout S  longest one transfer may take (600)

@@ -73,7 +73,7 @@ fn settings(
     let cpus = flowlab_guests::launcher::pin_cpus();
     let placement = if c.pin && !cpus.is_empty() {
         format!(
-            "pinned one CPU each, round-robin over CPUs {:?} (the bare boot: not pinned)",
+            "pinned one CPU each, round-robin over CPUs {:?} (flowlab start: once up; the bare boot: never)",
             cpus
         )
     } else {

@@ -71,13 +71,15 @@
 //! switch pinned to the same single CPU: the turns, not the CPU time, were the cost.
 //! `flowlab-bench lab` against `--no-pin` gives 1.5–1.6x, whatever the switch.
 //!
-//! [`GuestSpec::cpu`] pins a guest: `sched_setaffinity` between fork and exec, inherited
-//! by everything UML forks, so the guest's processes share one CPU and hand over to each
-//! other there. The launcher spreads a lab's guests round-robin over the CPUs it may use
-//! itself, in lab order (`flowlab start --no-pin` leaves placement to the scheduler). A
-//! static placement can put two busy guests on one CPU while another idles, which the
-//! scheduler would avoid; the measurement above says that case still beats the
-//! migrations.
+//! [`GuestSpec::cpu`] pins a guest from the start (`sched_setaffinity` between fork and
+//! exec, inherited by everything UML forks); [`process::pin_group`] pins a running guest,
+//! every thread of every process of its session, and what they fork later inherits it.
+//! The launcher pins each lab guest *once it is up*, round-robin in lab order over the
+//! CPUs it may use itself (`flowlab start --no-pin` leaves placement to the scheduler):
+//! booting is CPU-bound work the scheduler spreads better (pinned from the start, 10
+//! busybox guests on 2 CPUs each took 0.7–0.8 s longer to boot). A static placement can
+//! put two busy guests on one CPU while another idles, which the scheduler would avoid;
+//! the measurement above says that case still beats the migrations.
 //!
 //! **exec** goes through a spool directory shared over hostfs; the reasons and the
 //! protocol are in [`agent`].

@@ -181,6 +181,35 @@ pub fn allowed_cpus() -> Vec<usize> {
 /// Restricts the calling process (and what it forks and execs later) to `cpu`.
 /// Async-signal-safe: callable between fork and exec.
 pub fn pin_to_cpu(cpu: usize) -> io::Result<()> {
+    set_affinity(0, cpu)
+}
+
+/// Pins every thread of every live process in process group or session `id` (a running
+/// guest) to `cpu`; what they fork later inherits it. Two passes, so that a process
+/// forked during the first by a parent not yet pinned is caught. Returns how many threads
+/// were pinned.
+pub fn pin_group(id: i32, cpu: usize) -> usize {
+    let mut pinned = 0;
+    for _ in 0..2 {
+        for pid in group_members(id) {
+            let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
+                continue;
+            };
+            for t in tasks.flatten() {
+                let tid = t.file_name().to_str().and_then(|s| s.parse::<i32>().ok());
+                if let Some(tid) = tid.filter(|&t| t > 0) {
+                    if set_affinity(tid, cpu).is_ok() {
+                        pinned += 1;
+                    }
+                }
+            }
+        }
+    }
+    pinned
+}
+
+/// `sched_setaffinity(tid, {cpu})`; tid 0 is the calling thread.
+fn set_affinity(tid: i32, cpu: usize) -> io::Result<()> {
     // SAFETY: an all-zero cpu_set_t is a valid empty set.
     let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
     if cpu >= libc::CPU_SETSIZE as usize {
@@ -189,7 +218,7 @@ pub fn pin_to_cpu(cpu: usize) -> io::Result<()> {
     // SAFETY: cpu is within the set's size.
     unsafe { libc::CPU_SET(cpu, &mut set) };
     // SAFETY: the set is ours and of the size given.
-    if unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) } != 0 {
+    if unsafe { libc::sched_setaffinity(tid, std::mem::size_of::<libc::cpu_set_t>(), &set) } != 0 {
         return Err(io::Error::last_os_error());
     }
     Ok(())
@@ -258,6 +287,42 @@ mod tests {
         assert!(kill_group(pid, Duration::from_secs(5)));
         let _ = child.wait();
         assert!(group_members(pid).is_empty());
+    }
+
+    #[test]
+    fn pin_group_pins_every_process_of_a_session() {
+        use std::os::unix::process::CommandExt;
+        let cpus = allowed_cpus();
+        let Some(&cpu) = cpus.last() else {
+            return;
+        };
+        let mut cmd = std::process::Command::new("sh");
+        cmd.args(["-c", "sleep 30 & sleep 30 & wait"]);
+        // SAFETY: setsid is async-signal-safe.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::setsid();
+                Ok(())
+            });
+        }
+        let mut child = cmd.spawn().unwrap();
+        let pid = child.id() as i32;
+        assert!(wait_until(Duration::from_secs(5), || group_members(pid)
+            .len()
+            == 3));
+        assert!(pin_group(pid, cpu) >= 3);
+        for p in group_members(pid) {
+            let status = fs::read_to_string(format!("/proc/{p}/status")).unwrap();
+            let allowed = status
+                .lines()
+                .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+                .unwrap()
+                .trim()
+                .to_string();
+            assert_eq!(allowed, cpu.to_string(), "pid {p}");
+        }
+        assert!(kill_group(pid, Duration::from_secs(5)));
+        let _ = child.wait();
     }
 
     #[test]
