@@ -1013,21 +1013,9 @@ mod tests {
         assert!(!s.exists());
 
         s.prepare(None).unwrap();
-        let mut cmd = std::process::Command::new("sh");
         // A process group of three, one ignoring SIGTERM.
-        cmd.args(["-c", "trap '' TERM; sleep 60 & sleep 60 & wait"]);
-        // SAFETY: setsid is async-signal-safe.
-        unsafe {
-            cmd.pre_exec(|| {
-                libc::setsid();
-                Ok(())
-            });
-        }
-        let mut child = cmd.spawn().unwrap();
-        let pid = child.id() as i32;
-        assert!(wait_until(Duration::from_secs(5), || group_members(pid)
-            .len()
-            == 3));
+        let (mut child, pid) =
+            crate::uml::process::spawn_session("trap '' TERM; sleep 60 & sleep 60 & wait", 3);
         let rec = Record::for_process(RecordKind::Guest, "pc1", pid, "");
         s.add_record(&rec).unwrap();
         s.add_record(&Record {

@@ -208,6 +208,37 @@ pub fn pin_group(id: i32, cpu: usize) -> usize {
     pinned
 }
 
+/// The CPUs `pid` may run on, as the kernel lists them (`Cpus_allowed_list`, e.g. `0-1`).
+pub fn cpus_allowed(pid: i32) -> Option<String> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+        .map(|v| v.trim().to_string())
+}
+
+/// Test helper: runs `sh -c script` in a session of its own and waits until the session
+/// has `members` processes. Returns the child and the session id (its pid).
+#[cfg(test)]
+pub(crate) fn spawn_session(script: &str, members: usize) -> (std::process::Child, i32) {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = std::process::Command::new("sh");
+    cmd.args(["-c", script]);
+    // SAFETY: setsid is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().unwrap();
+    let pid = child.id() as i32;
+    assert!(wait_until(Duration::from_secs(5), || group_members(pid)
+        .len()
+        == members));
+    (child, pid)
+}
+
 /// `sched_setaffinity(tid, {cpu})`; tid 0 is the calling thread.
 fn set_affinity(tid: i32, cpu: usize) -> io::Result<()> {
     // SAFETY: an all-zero cpu_set_t is a valid empty set.
@@ -269,21 +300,7 @@ mod tests {
 
     #[test]
     fn kill_group_ends_a_session() {
-        use std::os::unix::process::CommandExt;
-        let mut cmd = std::process::Command::new("sh");
-        cmd.args(["-c", "sleep 30 & sleep 30 & wait"]);
-        // SAFETY: setsid is async-signal-safe.
-        unsafe {
-            cmd.pre_exec(|| {
-                libc::setsid();
-                Ok(())
-            });
-        }
-        let mut child = cmd.spawn().unwrap();
-        let pid = child.id() as i32;
-        assert!(wait_until(Duration::from_secs(5), || group_members(pid)
-            .len()
-            == 3));
+        let (mut child, pid) = spawn_session("sleep 30 & sleep 30 & wait", 3);
         assert!(kill_group(pid, Duration::from_secs(5)));
         let _ = child.wait();
         assert!(group_members(pid).is_empty());
@@ -291,35 +308,14 @@ mod tests {
 
     #[test]
     fn pin_group_pins_every_process_of_a_session() {
-        use std::os::unix::process::CommandExt;
         let cpus = allowed_cpus();
         let Some(&cpu) = cpus.last() else {
             return;
         };
-        let mut cmd = std::process::Command::new("sh");
-        cmd.args(["-c", "sleep 30 & sleep 30 & wait"]);
-        // SAFETY: setsid is async-signal-safe.
-        unsafe {
-            cmd.pre_exec(|| {
-                libc::setsid();
-                Ok(())
-            });
-        }
-        let mut child = cmd.spawn().unwrap();
-        let pid = child.id() as i32;
-        assert!(wait_until(Duration::from_secs(5), || group_members(pid)
-            .len()
-            == 3));
+        let (mut child, pid) = spawn_session("sleep 30 & sleep 30 & wait", 3);
         assert!(pin_group(pid, cpu) >= 3);
         for p in group_members(pid) {
-            let status = fs::read_to_string(format!("/proc/{p}/status")).unwrap();
-            let allowed = status
-                .lines()
-                .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
-                .unwrap()
-                .trim()
-                .to_string();
-            assert_eq!(allowed, cpu.to_string(), "pid {p}");
+            assert_eq!(cpus_allowed(p), Some(cpu.to_string()), "pid {p}");
         }
         assert!(kill_group(pid, Duration::from_secs(5)));
         let _ = child.wait();
