@@ -161,17 +161,7 @@ pub fn fmt_ratio(value: Option<f64>, first: Option<f64>) -> String {
     }
 }
 
-/// Quotes a word for a POSIX shell when needed.
-pub fn shell_quote(w: &str) -> String {
-    let plain = !w.is_empty()
-        && w.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%{}".contains(c));
-    if plain {
-        w.to_string()
-    } else {
-        format!("'{}'", w.replace('\'', "'\\''"))
-    }
-}
+pub use flowlab_guests::uml::agent::shell_join;
 
 impl Table {
     /// Renders the table as markdown.
@@ -315,11 +305,7 @@ impl Report {
             let cmd = if s.argv.is_empty() {
                 s.template.clone()
             } else {
-                s.argv
-                    .iter()
-                    .map(|w| shell_quote(w))
-                    .collect::<Vec<_>>()
-                    .join(" ")
+                shell_join(&s.argv)
             };
             let _ = writeln!(
                 out,
@@ -402,9 +388,10 @@ mod tests {
         assert_eq!(fmt_ratio(Some(3.0), Some(2.0)), "1.50");
         assert_eq!(fmt_ratio(Some(3.0), Some(0.0)), "—");
         assert_eq!(fmt_ratio(None, Some(1.0)), "—");
-        assert_eq!(shell_quote("uml_switch"), "uml_switch");
-        assert_eq!(shell_quote("a b"), "'a b'");
-        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+        assert_eq!(
+            shell_join(&["uml_switch", "a b", "it's"]),
+            "uml_switch 'a b' 'it'\\''s'"
+        );
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::json::{obj, Json};
 use crate::load::{self, LoadParams, LoadResult};
 use crate::machine;
 use crate::rate_search::{self, Probe, RateParams, RateResult, SearchParams};
-use crate::report::{shell_quote, Column, Report, SwitchInfo, Table};
+use crate::report::{shell_join, Column, Report, SwitchInfo, Table};
 use crate::rtt::{self, RttParams, RttResult};
 use crate::switch_process::{self, program_label, StartOptions, SwitchProcess};
 use crate::traffic::{ClientKind, Target};
@@ -692,12 +692,7 @@ pub fn run(cfg: &Config) -> Result<Report> {
         ),
     ];
     Ok(Report {
-        command: cfg
-            .argv
-            .iter()
-            .map(|w| shell_quote(w))
-            .collect::<Vec<_>>()
-            .join(" "),
+        command: shell_join(&cfg.argv),
         machine,
         loadavg_end: machine::loadavg(),
         switches: suts.into_iter().map(|s| s.info).collect(),

@@ -8,14 +8,16 @@
 //! guest tests of this machine through the `flock` on `/tmp/flowlab-tests-uml-guests.lock`
 //! (the lock `tests/src/guests.rs` takes).
 
+mod cli_support;
+
 use std::fs::{self, File};
 use std::io;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use cli_support::lab_lock;
 use flowlab_guests::image::{ext4, find_busybox, BuildOptions, ImageKind, ImageStore};
 use flowlab_guests::uml::process::{alive, group_members, signal};
 use flowlab_guests::uml::{
@@ -23,40 +25,8 @@ use flowlab_guests::uml::{
     SpawnOptions, Transport,
 };
 
-const LOCK_FILE: &str = "/tmp/flowlab-tests-uml-guests.lock";
 const READY_TIMEOUT: Duration = Duration::from_secs(90);
 const EXEC_TIMEOUT: Duration = Duration::from_secs(20);
-
-static LOCAL: Mutex<()> = Mutex::new(());
-
-struct Lock {
-    _file: File,
-    _guard: MutexGuard<'static, ()>,
-}
-
-fn lab_lock() -> Lock {
-    let guard = LOCAL.lock().unwrap_or_else(|e| e.into_inner());
-    // flock works on a read-only descriptor too: another user's lock file still locks.
-    let file = fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(LOCK_FILE)
-        .or_else(|_| File::open(LOCK_FILE))
-        .expect("lock file");
-    let start = Instant::now();
-    // SAFETY: flock on a descriptor we own.
-    while unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-        assert!(
-            start.elapsed() < Duration::from_secs(900),
-            "{LOCK_FILE} held for 15 minutes"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    Lock {
-        _file: file,
-        _guard: guard,
-    }
-}
 
 /// Prints why and returns false when a tool is missing.
 fn tools_present() -> bool {

@@ -40,7 +40,7 @@ use launch::{ControllerProcess, ControllerSpec};
 use report::{ControllerReport, Row};
 use responder::Responder;
 
-use crate::report::shell_quote;
+use crate::report::shell_join;
 
 /// The label of the in-process responder's row.
 pub const SELF_TEST: &str = "self-test responder";
@@ -129,12 +129,7 @@ pub fn run(c: &ControllerConfig) -> Result<ControllerReport> {
             let mut row = Row::new(&s.label, s.template.clone(), s.note.clone());
             let p = match started {
                 Ok(p) => {
-                    row.command = p
-                        .argv()
-                        .iter()
-                        .map(|w| shell_quote(w))
-                        .collect::<Vec<_>>()
-                        .join(" ");
+                    row.command = shell_join(p.argv());
                     if c.keep_logs {
                         row.status = format!("ok, log {}", p.log().display());
                     }
@@ -229,12 +224,7 @@ pub fn run(c: &ControllerConfig) -> Result<ControllerReport> {
         rows.push(row);
     }
     Ok(ControllerReport {
-        command: c
-            .argv
-            .iter()
-            .map(|w| shell_quote(w))
-            .collect::<Vec<_>>()
-            .join(" "),
+        command: shell_join(&c.argv),
         machine,
         loadavg_end: crate::machine::loadavg(),
         spec,

@@ -52,7 +52,7 @@ use args::LabConfig;
 use boot::Launch;
 use report::{BootSection, LabReport, TcpRow};
 
-use crate::report::shell_quote;
+use crate::report::shell_join;
 
 /// The bench's work directory: guests' files and lab folders, removed at the end
 /// (unless `--keep-dirs`).
@@ -241,12 +241,7 @@ pub fn run(c: &LabConfig) -> Result<LabReport> {
         let _ = fs::remove_dir_all(&work);
     }
     Ok(LabReport {
-        command: c
-            .argv
-            .iter()
-            .map(|w| shell_quote(w))
-            .collect::<Vec<_>>()
-            .join(" "),
+        command: shell_join(&c.argv),
         machine,
         loadavg_end: crate::machine::loadavg(),
         settings: settings(c, &image, tcp_image.as_deref()),
